@@ -1,0 +1,1414 @@
+/*
+ * map.c -- Go's classic hash map: makemap, mapassign, mapaccess, mapdelete,
+ * mapclear, and incremental growth (hashGrow, growWork, evacuate).
+ *
+ * What it models.  A map is an array of 2^B buckets.  Each bucket holds 8
+ * slots: tophash[8] (the top byte of each key's hash, or a sentinel), then
+ * 8 keys packed, then 8 elems packed, then an overflow word chaining to the
+ * next bucket of the same index.  The low B bits of hash(key, hash0) pick
+ * the bucket; the top byte is the slot's tophash.  Keys and elems larger
+ * than 128 bytes are stored as pointers to boxes.  When the table holds
+ * more than 6.5 entries per bucket (6.0 in Go 1.21), or has too many
+ * overflow buckets, it grows: a new array is allocated (twice as large, or
+ * the same size to compact overflow chains) and the old buckets are
+ * evacuated incrementally, at most two per assign or delete, each old
+ * bucket splitting into an X (same index) and a Y (index + newbit) half.
+ *
+ * Invariants (checked by check.c):
+ *   - count equals the number of live slots (tophash >= minTopHash) that a
+ *     lookup can reach;
+ *   - a live slot sits in the chain hash & mask of the array it is in, with
+ *     tophash(hash) -- or, for NaN keys, a tophash drawn at insert time;
+ *   - emptyRest in a slot means every later slot of the chain is empty;
+ *   - old buckets below nevacuate are evacuated; oldbuckets is non-NULL only
+ *     while growing;
+ *   - a separately allocated overflow bucket never links into an array.
+ *
+ * Go's fast paths (mapassign_fast64, _faststr, ...) pick the same slots and
+ * grow the same way as the generic functions, so only the generic ones are
+ * modelled.  What is left out: the stack-allocated hmap/bucket of
+ * non-escaping maps (pymap models maps that escape), interface keys, and
+ * Go's Swiss-table map (the default since Go 1.24).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "pymap.h"
+
+/* ---- errors ---- */
+
+static _Thread_local char last_error[256];
+
+void set_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+}
+
+const char *pm_last_error(void) { return last_error; }
+
+#ifdef PYMAP_DEBUG
+static int debug_check = 1;
+int pm_debug_build(void) { return 1; }
+#else
+static int debug_check = 0;
+int pm_debug_build(void) { return 0; }
+#endif
+
+void pm_set_debug_check(int on) { debug_check = on; }
+
+/* ---- the runtime ---- */
+
+uint64_t pm_splitmix_next(uint64_t *state);
+
+pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
+                           pm_randfn randfn, void *randctx, uint64_t max_alloc)
+{
+    if (version < 0 || version >= pm_nversions) {
+        set_error("unknown version index %d", version);
+        return NULL;
+    }
+    pm_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        set_error("out of memory");
+        return NULL;
+    }
+    rt->ver = &pm_versions[version];
+    rt->version_index = version;
+    rt->rng = seed;
+    rt->randfn = randfn;
+    rt->randctx = randctx;
+    rt->max_alloc = max_alloc;
+    if (hashkey) {
+        memcpy(rt->hashkey, hashkey, sizeof rt->hashkey);
+    } else {
+        /* alginit: 4 random words, forced odd where the runtime did so. */
+        for (int i = 0; i < 4; i++) {
+            rt->hashkey[i] = pm_splitmix_next(&rt->rng);
+            if (rt->ver->hashkey_odd)
+                rt->hashkey[i] |= 1;
+        }
+    }
+    pm_hash_init_keys(rt);
+    return rt;
+}
+
+void pm_runtime_free(pm_runtime *rt) { free(rt); }
+void pm_runtime_hashkey(const pm_runtime *rt, uint64_t *out4) { memcpy(out4, rt->hashkey, 32); }
+uint64_t pm_runtime_max_alloc(const pm_runtime *rt) { return rt->max_alloc; }
+void pm_runtime_set_max_alloc(pm_runtime *rt, uint64_t m) { rt->max_alloc = m; }
+
+/* ---- map types ---- */
+
+static bool kind_size_ok(int kind, uint32_t size)
+{
+    switch (kind) {
+    case PM_KIND_BOOL: return size == 1;
+    case PM_KIND_INT:
+    case PM_KIND_UINT: return size == 1 || size == 2 || size == 4 || size == 8;
+    case PM_KIND_FLOAT: return size == 4 || size == 8;
+    case PM_KIND_COMPLEX: return size == 8 || size == 16;
+    case PM_KIND_STRING: return size == 16;
+    case PM_KIND_POINTER: return size == 8;
+    case PM_KIND_BYTES: return size <= (1u << 24);
+    case PM_KIND_EMPTY: return size == 0;
+    }
+    return false;
+}
+
+pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint32_t elem_size)
+{
+    if (!kind_size_ok(key_kind, key_size) || !kind_size_ok(elem_kind, elem_size)) {
+        set_error("invalid kind/size: key %d/%u elem %d/%u", key_kind, key_size, elem_kind, elem_size);
+        return NULL;
+    }
+    pm_maptype *t = calloc(1, sizeof *t);
+    if (!t) {
+        set_error("out of memory");
+        return NULL;
+    }
+    t->key_kind = key_kind;
+    t->elem_kind = elem_kind;
+    t->keysize = key_size;
+    t->elemsize = elem_size;
+    bool ik = key_size > maxKeySize, ie = elem_size > maxElemSize;
+    t->keyslot = ik ? 8 : key_size;
+    t->elemslot = ie ? 8 : elem_size;
+    /* reflectdata.MapBucketType: tophash, keys, elems, overflow; on 64-bit the
+     * sum is always a multiple of 8, so the struct has no padding. */
+    t->bucketsize = bucketCnt + bucketCnt * t->keyslot + bucketCnt * t->elemslot + 8;
+    bool kp = key_kind == PM_KIND_STRING || key_kind == PM_KIND_POINTER;
+    bool ep = elem_kind == PM_KIND_STRING || elem_kind == PM_KIND_POINTER;
+    t->key_ptrs = kp || ik;
+    t->elem_ptrs = ep || ie;
+    t->bucket_ptrs = t->key_ptrs || t->elem_ptrs;
+    t->flags = (ik ? TF_INDIRECTKEY : 0) | (ie ? TF_INDIRECTELEM : 0);
+    if (key_kind != PM_KIND_FLOAT && key_kind != PM_KIND_COMPLEX)
+        t->flags |= TF_REFLEXIVEKEY;
+    if (key_kind == PM_KIND_FLOAT || key_kind == PM_KIND_COMPLEX || key_kind == PM_KIND_STRING)
+        t->flags |= TF_NEEDKEYUPDATE;
+    if (key_size == 0)
+        t->hasher = H_MEM0;
+    else if (key_kind == PM_KIND_STRING)
+        t->hasher = H_STR;
+    else if (key_kind == PM_KIND_FLOAT)
+        t->hasher = key_size == 4 ? H_F32 : H_F64;
+    else if (key_kind == PM_KIND_COMPLEX)
+        t->hasher = key_size == 8 ? H_C64 : H_C128;
+    else
+        t->hasher = H_MEM;
+    return t;
+}
+
+void pm_maptype_free(pm_maptype *t) { free(t); }
+
+void pm_maptype_info(const pm_maptype *t, pm_typeinfo *out)
+{
+    out->key_size = t->keysize;
+    out->elem_size = t->elemsize;
+    out->key_slot_size = t->keyslot;
+    out->elem_slot_size = t->elemslot;
+    out->bucket_size = t->bucketsize;
+    out->indirect_key = !!(t->flags & TF_INDIRECTKEY);
+    out->indirect_elem = !!(t->flags & TF_INDIRECTELEM);
+    out->reflexive_key = !!(t->flags & TF_REFLEXIVEKEY);
+    out->need_key_update = !!(t->flags & TF_NEEDKEYUPDATE);
+    out->has_pointers = t->bucket_ptrs;
+}
+
+/* ---- key images ---- */
+
+bool key_equal(const pm_maptype *t, const unsigned char *a, const unsigned char *b)
+{
+    switch (t->key_kind) {
+    case PM_KIND_STRING: {
+        uint64_t la, lb;
+        const unsigned char *da, *db;
+        memcpy(&la, a + 8, 8);
+        memcpy(&lb, b + 8, 8);
+        if (la != lb)
+            return false;
+        memcpy(&da, a, 8);
+        memcpy(&db, b, 8);
+        return la == 0 || da == db || memcmp(da, db, la) == 0;
+    }
+    case PM_KIND_FLOAT:
+    case PM_KIND_COMPLEX:
+        for (uint32_t off = 0; off < t->keysize;) {
+            if (t->keysize == 4 || (t->keysize == 8 && t->key_kind == PM_KIND_COMPLEX)) {
+                float x, y;
+                memcpy(&x, a + off, 4);
+                memcpy(&y, b + off, 4);
+                if (!(x == y))
+                    return false;
+                off += 4;
+            } else {
+                double x, y;
+                memcpy(&x, a + off, 8);
+                memcpy(&y, b + off, 8);
+                if (!(x == y))
+                    return false;
+                off += 8;
+            }
+        }
+        return true;
+    default:
+        return memcmp(a, b, t->keysize) == 0;
+    }
+}
+
+bool key_is_nan(const pm_maptype *t, const unsigned char *k)
+{
+    return !(t->flags & TF_REFLEXIVEKEY) && !key_equal(t, k, k);
+}
+
+static inline unsigned char *slot_key(const pm_maptype *t, unsigned char *k)
+{
+    return (t->flags & TF_INDIRECTKEY) ? deref(k) : k;
+}
+
+void slot_release_key(const pm_maptype *t, unsigned char *k)
+{
+    if (t->flags & TF_INDIRECTKEY) {
+        unsigned char *p = deref(k);
+        if (p)
+            gc_decref(GOBJ_OF(p));
+    } else if (t->key_kind == PM_KIND_STRING) {
+        unsigned char *p = deref(k);
+        if (p)
+            gc_decref(GOBJ_OF(p));
+    }
+}
+
+void slot_release_elem(const pm_maptype *t, unsigned char *e)
+{
+    if ((t->flags & TF_INDIRECTELEM) || t->elem_kind == PM_KIND_STRING) {
+        unsigned char *p = deref(e);
+        if (p)
+            gc_decref(GOBJ_OF(p));
+    }
+}
+
+/* The slot holds a reference to what its pointer words point at. */
+static void slot_retain(const pm_maptype *t, unsigned char *k, unsigned char *e)
+{
+    if ((t->flags & TF_INDIRECTKEY) || t->key_kind == PM_KIND_STRING) {
+        unsigned char *p = deref(k);
+        if (p)
+            gc_incref(GOBJ_OF(p));
+    }
+    if ((t->flags & TF_INDIRECTELEM) || t->elem_kind == PM_KIND_STRING) {
+        unsigned char *p = deref(e);
+        if (p)
+            gc_incref(GOBJ_OF(p));
+    }
+}
+
+bool pm_bucket_in_array(const pm_hmap *h, const gobj *arr, const unsigned char *b)
+{
+    return arr && b >= arr->data && b < arr->data + arr->nbuckets * h->t->bucketsize;
+}
+
+void bucket_release(const pm_maptype *t, unsigned char *b, const gobj *arr)
+{
+    if (t->bucket_ptrs) {
+        for (unsigned i = 0; i < bucketCnt; i++) {
+            slot_release_key(t, bmap_key(t, b, i));
+            slot_release_elem(t, bmap_elem(t, b, i));
+        }
+    }
+    unsigned char *ovf = bmap_overflow(t, b);
+    if (ovf && !(arr && ovf >= arr->data && ovf < arr->data + arr->nbuckets * t->bucketsize))
+        gc_decref(GOBJ_OF(ovf));
+}
+
+/* Zero a slot's key and/or elem words, dropping what they referenced. */
+static void clear_key(const pm_maptype *t, unsigned char *k)
+{
+    slot_release_key(t, k);
+    memset(k, 0, t->keyslot);
+}
+
+static void clear_elem(const pm_maptype *t, unsigned char *e)
+{
+    slot_release_elem(t, e);
+    memset(e, 0, t->elemslot);
+}
+
+/* ---- load factor, allocation ---- */
+
+bool overLoadFactor(const goversion *v, int64_t count, uint8_t B)
+{
+    return count > bucketCnt &&
+           (uint64_t)count > (uint64_t)v->loadFactorNum * (bucketShift(B) / loadFactorDen);
+}
+
+static bool tooManyOverflowBuckets(uint16_t noverflow, uint8_t B)
+{
+    if (B > 15)
+        B = 15;
+    return noverflow >= (uint16_t)(1u << (B & 15));
+}
+
+/* makeBucketArray's bucket count for 2^b buckets plus preallocated overflow. */
+static uint64_t bucket_array_len(const pm_hmap *h, uint8_t b)
+{
+    const pm_maptype *t = h->t;
+    uint64_t base = bucketShift(b), nbuckets = base;
+    if (b >= 4) {
+        nbuckets += bucketShift(b - 4);
+        uint64_t sz = t->bucketsize * nbuckets;
+        uint64_t up = go_roundupsize(h->rt->ver, sz, !t->bucket_ptrs);
+        if (up != sz)
+            nbuckets = up / t->bucketsize;
+    }
+    return nbuckets;
+}
+
+static int check_alloc(const pm_hmap *h, uint64_t size, bool noscan)
+{
+    if (go_charged(h->rt->ver, size, noscan) > h->rt->max_alloc) {
+        set_error("allocation of %llu bytes exceeds max_alloc (%llu)",
+                  (unsigned long long)size, (unsigned long long)h->rt->max_alloc);
+        return PM_EMAXALLOC;
+    }
+    return PM_OK;
+}
+
+static int array_check(const pm_hmap *h, uint8_t b)
+{
+    if (b >= 58) {
+        set_error("bucket array of 2^%u buckets exceeds max_alloc", b);
+        return PM_EMAXALLOC;
+    }
+    uint64_t n = bucket_array_len(h, b);
+    if (n > UINT64_MAX / h->t->bucketsize) {
+        set_error("bucket array too large");
+        return PM_EMAXALLOC;
+    }
+    return check_alloc(h, n * h->t->bucketsize, !h->t->bucket_ptrs);
+}
+
+/* Install the preallocated-overflow sentinel; return nextOverflow or NULL. */
+static unsigned char *prealloc_setup(pm_hmap *h, gobj *arr, uint8_t b)
+{
+    uint64_t base = bucketShift(b);
+    if (arr->nbuckets == base)
+        return NULL;
+    bmap_setoverflow(h->t, bucket_at(arr, h->t, arr->nbuckets - 1), arr->data);
+    return bucket_at(arr, h->t, base);
+}
+
+/* makeBucketArray(t, b, nil). */
+static gobj *makeBucketArray(pm_hmap *h, uint8_t b, unsigned char **nextOverflow)
+{
+    uint64_t n = bucket_array_len(h, b);
+    gobj *arr = gc_alloc(h, OBJ_ARRAY, n * h->t->bucketsize, !h->t->bucket_ptrs);
+    if (!arr)
+        return NULL;
+    arr->nbuckets = n;
+    *nextOverflow = prealloc_setup(h, arr, b);
+    return arr;
+}
+
+/* makeBucketArray(t, h.B, h.buckets): zero the whole allocation in place. */
+static unsigned char *reuseBucketArray(pm_hmap *h, gobj *arr, uint8_t b)
+{
+    const pm_maptype *t = h->t;
+    for (uint64_t i = 0; i < arr->nbuckets; i++)
+        bucket_release(t, bucket_at(arr, t, i), arr);
+    memset(arr->data, 0, arr->nbuckets * t->bucketsize);
+    return prealloc_setup(h, arr, b);
+}
+
+static int ensure_extra(pm_hmap *h)
+{
+    if (!h->extra) {
+        h->extra = true;
+        h->allocated += go_charged(h->rt->ver, 24, false);  /* new(mapextra) */
+    }
+    return PM_OK;
+}
+
+/* createOverflow: extra and the *[]*bmap header for extra.overflow. */
+static void createOverflow(pm_hmap *h)
+{
+    ensure_extra(h);
+    if (!h->overflow.present) {
+        h->overflow.present = true;
+        h->overflow.len = h->overflow.cap = 0;
+        h->overflow.backing_charged = 0;
+        h->allocated += go_charged(h->rt->ver, 24, false);  /* new([]*bmap) */
+    }
+}
+
+/* append(*h.extra.overflow, ovf): growslice's capacity rule for 8-byte elements. */
+static void ovslice_append(pm_hmap *h, ovslice *s)
+{
+    int64_t newLen = s->len + 1;
+    if (newLen > s->cap) {
+        int64_t oldCap = s->cap, newcap = oldCap, doublecap = oldCap + oldCap;
+        const int64_t threshold = 256;
+        if (newLen > doublecap) {
+            newcap = newLen;
+        } else if (oldCap < threshold) {
+            newcap = doublecap;
+        } else {
+            while (newcap < newLen)
+                newcap += (newcap + 3 * threshold) >> 2;
+        }
+        uint64_t capmem = go_roundupsize(h->rt->ver, (uint64_t)newcap * 8, false);
+        s->cap = (int64_t)(capmem / 8);
+        s->backing_charged = go_charged(h->rt->ver, capmem, false);
+        h->allocated += s->backing_charged;
+    }
+    s->len = newLen;
+}
+
+static void incrnoverflow(pm_hmap *h)
+{
+    if (h->B < 16) {
+        h->noverflow++;
+        return;
+    }
+    uint32_t mask = (uint32_t)((1ull << (h->B - 15)) - 1);
+    if (((uint32_t)pm_rand(h->rt, PM_RAND_NOVERFLOW) & mask) == 0)
+        h->noverflow++;
+}
+
+static unsigned char *newoverflow(pm_hmap *h, unsigned char *b)
+{
+    const pm_maptype *t = h->t;
+    unsigned char *ovf;
+    if (h->extra && h->nextOverflow) {
+        ovf = h->nextOverflow;
+        if (bmap_overflow(t, ovf) == NULL) {
+            h->nextOverflow = ovf + t->bucketsize;
+        } else {
+            /* the last preallocated bucket: its overflow word is the sentinel */
+            bmap_setoverflow(t, ovf, NULL);
+            h->nextOverflow = NULL;
+        }
+    } else {
+        gobj *o = gc_alloc(h, OBJ_OVERFLOW, t->bucketsize, !t->bucket_ptrs);
+        if (!o)
+            return NULL;
+        ovf = o->data;
+    }
+    incrnoverflow(h);
+    if (!t->bucket_ptrs) {
+        createOverflow(h);
+        ovslice_append(h, &h->overflow);
+    }
+    bmap_setoverflow(t, b, ovf);   /* the link takes the new bucket's reference */
+    return ovf;
+}
+
+/* ---- hashing a key image ---- */
+
+static inline uint64_t hash_key(pm_hmap *h, const unsigned char *k)
+{
+    return pm_typehash(h->rt, h->t, k, (uint64_t)h->hash0);
+}
+
+static inline unsigned char *oldbucket_at(pm_hmap *h, uint64_t i)
+{
+    return bucket_at(h->oldbuckets, h->t, i);
+}
+
+/* ---- growth ---- */
+
+static bool bucketEvacuated(pm_hmap *h, uint64_t bucket)
+{
+    return evacuated(oldbucket_at(h, bucket));
+}
+
+static void advanceEvacuationMark(pm_hmap *h, uint64_t newbit)
+{
+    h->nevacuate++;
+    uint64_t stop = h->nevacuate + 1024;
+    if (stop > newbit)
+        stop = newbit;
+    while (h->nevacuate != stop && bucketEvacuated(h, h->nevacuate))
+        h->nevacuate++;
+    if (h->nevacuate == newbit) {
+        gobj *old = h->oldbuckets;
+        h->oldbuckets = NULL;
+        h->oldoverflow.present = false;
+        h->oldoverflow.len = h->oldoverflow.cap = 0;
+        h->flags &= (uint8_t)~sameSizeGrow;
+        gc_decref(old);
+    }
+}
+
+typedef struct evacDst {
+    unsigned char *b;
+    unsigned i;
+} evacDst;
+
+static int evacuate(pm_hmap *h, uint64_t oldbucket)
+{
+    const pm_maptype *t = h->t;
+    unsigned char *b = oldbucket_at(h, oldbucket);
+    uint64_t newbit = h_noldbuckets(h);
+    if (!evacuated(b)) {
+        evacDst xy[2];
+        xy[0].b = bucket_at(h->buckets, t, oldbucket);
+        xy[0].i = 0;
+        if (!(h->flags & sameSizeGrow)) {
+            xy[1].b = bucket_at(h->buckets, t, oldbucket + newbit);
+            xy[1].i = 0;
+        }
+        for (; b; b = bmap_overflow(t, b)) {
+            for (unsigned i = 0; i < bucketCnt; i++) {
+                uint8_t top = b[i];
+                if (isEmpty(top)) {
+                    b[i] = evacuatedEmpty;
+                    continue;
+                }
+                unsigned char *k = bmap_key(t, b, i), *e = bmap_elem(t, b, i);
+                unsigned char *k2 = slot_key(t, k);
+                unsigned useY = 0;
+                if (!(h->flags & sameSizeGrow)) {
+                    uint64_t hash = hash_key(h, k2);
+                    if ((h->flags & iteratorFlag) && key_is_nan(t, k2)) {
+                        /* NaN keys can't be found again: pick X/Y from the
+                         * old tophash so iterators can predict it. */
+                        useY = top & 1;
+                        top = tophash(hash);
+                    } else if (hash & newbit) {
+                        useY = 1;
+                    }
+                }
+                b[i] = (uint8_t)(evacuatedX + useY);
+                evacDst *dst = &xy[useY];
+                if (dst->i == bucketCnt) {
+                    unsigned char *nb = newoverflow(h, dst->b);
+                    if (!nb)
+                        return PM_ENOMEM;
+                    dst->b = nb;
+                    dst->i = 0;
+                }
+                dst->b[dst->i] = top;
+                memcpy(bmap_key(t, dst->b, dst->i), k, t->keyslot);
+                memcpy(bmap_elem(t, dst->b, dst->i), e, t->elemslot);
+                slot_retain(t, bmap_key(t, dst->b, dst->i), bmap_elem(t, dst->b, dst->i));
+                dst->i++;
+            }
+        }
+        /* Unlink the old chain and drop key/elem pointers so the GC can
+         * free them -- unless an iterator may still be reading them. */
+        if (!(h->flags & oldIterator) && t->bucket_ptrs) {
+            unsigned char *ob = oldbucket_at(h, oldbucket);
+            bucket_release(t, ob, h->oldbuckets);
+            memset(ob + dataOffset, 0, t->bucketsize - dataOffset);
+        }
+    }
+    if (oldbucket == h->nevacuate)
+        advanceEvacuationMark(h, newbit);
+    return PM_OK;
+}
+
+static int growWork(pm_hmap *h, uint64_t bucket)
+{
+    uint64_t oldmask = h_noldbuckets(h) - 1;
+    int rc = evacuate(h, bucket & oldmask);
+    if (rc == PM_OK && h_growing(h))
+        rc = evacuate(h, h->nevacuate);
+    return rc;
+}
+
+static int hashGrow(pm_hmap *h)
+{
+    uint8_t bigger = 1;
+    if (!overLoadFactor(h->rt->ver, h->count + 1, h->B))
+        bigger = 0;
+    unsigned char *nextOverflow;
+    gobj *newbuckets = makeBucketArray(h, (uint8_t)(h->B + bigger), &nextOverflow);
+    if (!newbuckets)
+        return PM_ENOMEM;
+    if (!bigger)
+        h->flags |= sameSizeGrow;
+    uint8_t flags = h->flags & (uint8_t)~(iteratorFlag | oldIterator);
+    if (h->flags & iteratorFlag)
+        flags |= oldIterator;
+    h->B = (uint8_t)(h->B + bigger);
+    h->flags = flags;
+    h->oldbuckets = h->buckets;
+    h->buckets = newbuckets;
+    h->nevacuate = 0;
+    h->noverflow = 0;
+    if (h->extra && h->overflow.present) {
+        h->oldoverflow = h->overflow;
+        memset(&h->overflow, 0, sizeof h->overflow);
+    }
+    if (nextOverflow) {
+        ensure_extra(h);
+        h->nextOverflow = nextOverflow;
+    }
+    return PM_OK;
+}
+
+/* Would inserting a new key now start a grow, and can it be allocated? */
+static int grow_precheck(pm_hmap *h)
+{
+    if (h_growing(h))
+        return PM_OK;
+    bool over = overLoadFactor(h->rt->ver, h->count + 1, h->B);
+    if (over || tooManyOverflowBuckets(h->noverflow, h->B))
+        return array_check(h, (uint8_t)(h->B + (over ? 1 : 0)));
+    return PM_OK;
+}
+
+/* ---- map creation and destruction ---- */
+
+int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
+{
+    pm_hmap probe = {0};
+    probe.rt = rt;
+    probe.t = t;
+    /* math.MulUintptr(uintptr(hint), bucketsize) overflowing or > maxAlloc:
+     * the hint is ignored (negative hints overflow as uintptr). */
+    unsigned __int128 mem = (unsigned __int128)(uint64_t)hint * t->bucketsize;
+    if (mem > MAX_ALLOC_GO)
+        hint = 0;
+    uint8_t B = 0;
+    while (overLoadFactor(rt->ver, hint, B))
+        B++;
+    int rc = check_alloc(&probe, rt->ver->hmap_size, false);
+    if (rc == PM_OK && B != 0)
+        rc = array_check(&probe, B);
+    if (rc != PM_OK)
+        return rc;
+    pm_hmap *h = calloc(1, sizeof *h);
+    if (!h) {
+        set_error("out of memory");
+        return PM_ENOMEM;
+    }
+    h->rt = rt;
+    h->t = t;
+    h->refcnt = 1;
+    h->hmap_charged = go_charged(rt->ver, rt->ver->hmap_size, false);
+    h->allocated = h->hmap_charged;
+    h->hash0 = (uint32_t)pm_rand(rt, PM_RAND_HASH0);
+    h->B = B;
+    if (B != 0) {
+        unsigned char *nextOverflow;
+        h->buckets = makeBucketArray(h, B, &nextOverflow);
+        if (!h->buckets) {
+            free(h);
+            set_error("out of memory");
+            return PM_ENOMEM;
+        }
+        if (nextOverflow) {
+            ensure_extra(h);
+            h->nextOverflow = nextOverflow;
+        }
+    }
+    *out = h;
+    return PM_OK;
+}
+
+void pm_map_release(pm_hmap *h)
+{
+    if (!h || --h->refcnt > 0)
+        return;
+    gc_decref(h->buckets);
+    gc_decref(h->oldbuckets);
+    free(h);
+}
+
+/* ---- key images from the API ---- */
+
+/* Build the key image for an API key: strings become a header pointing at
+ * the caller's bytes (valid for the duration of the call). */
+static int key_image(const pm_maptype *t, const uint8_t *key, size_t keylen, unsigned char *img)
+{
+    if (t->key_kind == PM_KIND_STRING) {
+        uint64_t len = keylen;
+        memcpy(img, &key, 8);
+        memcpy(img + 8, &len, 8);
+        return PM_OK;
+    }
+    if (keylen != t->keysize) {
+        set_error("key image is %zu bytes, the key type has %u", keylen, t->keysize);
+        return PM_EARG;
+    }
+    if (keylen)
+        memcpy(img, key, keylen);
+    return PM_OK;
+}
+
+static int elem_check(const pm_maptype *t, const uint8_t *elem, size_t elemlen)
+{
+    if (elem && t->elem_kind != PM_KIND_STRING && elemlen != t->elemsize) {
+        set_error("elem image is %zu bytes, the elem type has %u", elemlen, t->elemsize);
+        return PM_EARG;
+    }
+    return PM_OK;
+}
+
+/* Largest image a key can have inline (strings: the 16-byte header). */
+#define KEYIMG_INLINE 256
+
+typedef struct keybuf {
+    unsigned char small[KEYIMG_INLINE];
+    unsigned char *p;
+} keybuf;
+
+static int keybuf_init(keybuf *kb, const pm_maptype *t, const uint8_t *key, size_t keylen)
+{
+    size_t need = t->key_kind == PM_KIND_STRING ? 16 : t->keysize;
+    kb->p = need <= KEYIMG_INLINE ? kb->small : malloc(need);
+    if (!kb->p) {
+        set_error("out of memory");
+        return PM_ENOMEM;
+    }
+    int rc = key_image(t, key, keylen, kb->p);
+    if (rc != PM_OK && kb->p != kb->small)
+        free(kb->p);
+    return rc;
+}
+
+static void keybuf_free(keybuf *kb)
+{
+    if (kb->p != kb->small)
+        free(kb->p);
+}
+
+/* Store a value image into a slot (keys: owned copy of string data, box for
+ * indirect).  The slot must be zero/released. */
+static int store_value(pm_hmap *h, int kind, uint32_t size, bool indirect,
+                       unsigned char *slot, const unsigned char *img, const uint8_t *raw, size_t rawlen)
+{
+    if (kind == PM_KIND_STRING) {
+        const uint8_t *data = raw;
+        uint64_t len = rawlen;
+        if (img) {
+            memcpy(&data, img, 8);
+            memcpy(&len, img + 8, 8);
+        }
+        unsigned char *dp = NULL;
+        if (data && len) {
+            gobj *s = gc_string(data, len);
+            if (!s)
+                return PM_ENOMEM;
+            dp = s->data;
+        }
+        memcpy(slot, &dp, 8);
+        memcpy(slot + 8, &len, 8);
+        return PM_OK;
+    }
+    unsigned char *dst = slot;
+    if (indirect) {
+        gobj *box = gc_alloc(h, OBJ_BOX, size, true);
+        if (!box)
+            return PM_ENOMEM;
+        memcpy(slot, &(unsigned char *){box->data}, 8);
+        dst = box->data;
+    }
+    const unsigned char *src = img ? img : raw;
+    if (size) {
+        if (src)
+            memcpy(dst, src, size);
+        else
+            memset(dst, 0, size);
+    }
+    return PM_OK;
+}
+
+/* ---- lookup ---- */
+
+/* Search for key with hash in the live table; returns the bucket and slot. */
+static unsigned char *find(pm_hmap *h, const unsigned char *key, uint64_t hash, unsigned *slot)
+{
+    const pm_maptype *t = h->t;
+    uint64_t m = bucketMask(h->B);
+    unsigned char *b = bucket_at(h->buckets, t, hash & m);
+    if (h_growing(h)) {
+        if (!(h->flags & sameSizeGrow))
+            m >>= 1;
+        unsigned char *oldb = oldbucket_at(h, hash & m);
+        if (!evacuated(oldb))
+            b = oldb;
+    }
+    uint8_t top = tophash(hash);
+    for (; b; b = bmap_overflow(t, b)) {
+        for (unsigned i = 0; i < bucketCnt; i++) {
+            if (b[i] != top) {
+                if (b[i] == emptyRest)
+                    return NULL;
+                continue;
+            }
+            if (key_equal(t, key, slot_key(t, bmap_key(t, b, i)))) {
+                *slot = i;
+                return b;
+            }
+        }
+    }
+    return NULL;
+}
+
+bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsigned char **eout)
+{
+    if (h->count == 0)
+        return false;
+    uint64_t hash = hash_key(h, key);
+    unsigned i;
+    unsigned char *b = find(h, key, hash, &i);
+    if (!b)
+        return false;
+    const pm_maptype *t = h->t;
+    *kout = slot_key(t, bmap_key(t, b, i));
+    unsigned char *e = bmap_elem(t, b, i);
+    *eout = (t->flags & TF_INDIRECTELEM) ? deref(e) : e;
+    return true;
+}
+
+/* ---- concurrency guard: a reader/writer try-lock per map ---- */
+
+static int lock_write(pm_hmap *h)
+{
+    int expect = 0;
+    if (!__atomic_compare_exchange_n(&h->busy, &expect, -1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+        set_error(expect < 0 ? "concurrent map writes" : "concurrent map read and map write");
+        return PM_EBUSY;
+    }
+    return PM_OK;
+}
+
+static void unlock_write(pm_hmap *h) { __atomic_store_n(&h->busy, 0, __ATOMIC_RELEASE); }
+
+static int lock_read(pm_hmap *h)
+{
+    int cur = __atomic_load_n(&h->busy, __ATOMIC_RELAXED);
+    do {
+        if (cur < 0) {
+            set_error("concurrent map read and map write");
+            return PM_EBUSY;
+        }
+    } while (!__atomic_compare_exchange_n(&h->busy, &cur, cur + 1, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+    return PM_OK;
+}
+
+static void unlock_read(pm_hmap *h) { __atomic_fetch_sub(&h->busy, 1, __ATOMIC_RELEASE); }
+
+static int finish_write(pm_hmap *h, int rc)
+{
+    if (rc == PM_OK && h->rt->rand_failed) {
+        h->rt->rand_failed = 0;
+        set_error("rand callback failed");
+        rc = PM_ERAND;
+    }
+    if (rc == PM_OK && debug_check && pm_map_check(h) != PM_OK)
+        rc = PM_ECHECK;
+    unlock_write(h);
+    return rc;
+}
+
+int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out, int *found)
+{
+    keybuf kb;
+    int rc = keybuf_init(&kb, h->t, key, keylen);
+    if (rc != PM_OK)
+        return rc;
+    if ((rc = lock_read(h)) != PM_OK) {
+        keybuf_free(&kb);
+        return rc;
+    }
+    unsigned char *k, *e;
+    *found = mapaccessK(h, kb.p, &k, &e);
+    uint32_t es = h->t->elem_kind == PM_KIND_STRING ? 16 : h->t->elemsize;
+    if (*found && es)
+        memcpy(out, e, es);
+    else if (es)
+        memset(out, 0, es);
+    if (h->rt->rand_failed) {
+        h->rt->rand_failed = 0;
+        set_error("rand callback failed");
+        rc = PM_ERAND;
+    }
+    unlock_read(h);
+    keybuf_free(&kb);
+    return rc;
+}
+
+/* ---- assign ---- */
+
+static int mapassign(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen)
+{
+    const pm_maptype *t = h->t;
+    uint64_t hash = hash_key(h, key);
+    uint8_t top = tophash(hash);
+    int rc;
+
+    /* Everything that can fail for lack of memory is checked before the
+     * first change: the lazy bucket and a grow's new array. */
+    if (!h->buckets && (rc = check_alloc(h, t->bucketsize, !t->bucket_ptrs)) != PM_OK)
+        return rc;
+    if (h->buckets && !h_growing(h)) {
+        unsigned slot;
+        if (!find(h, key, hash, &slot) && (rc = grow_precheck(h)) != PM_OK)
+            return rc;
+    }
+    if (!h->buckets) {
+        gobj *arr = gc_alloc(h, OBJ_ARRAY, t->bucketsize, !t->bucket_ptrs);  /* newobject(t.Bucket) */
+        if (!arr)
+            return PM_ENOMEM;
+        arr->nbuckets = 1;
+        h->buckets = arr;
+    }
+again:;
+    uint64_t bucket = hash & bucketMask(h->B);
+    if (h_growing(h) && (rc = growWork(h, bucket)) != PM_OK)
+        return rc;
+    unsigned char *b = bucket_at(h->buckets, t, bucket);
+    unsigned char *insertb = NULL;
+    unsigned inserti = 0;
+    for (;;) {
+        for (unsigned i = 0; i < bucketCnt; i++) {
+            if (b[i] != top) {
+                if (isEmpty(b[i]) && !insertb) {
+                    insertb = b;
+                    inserti = i;
+                }
+                if (b[i] == emptyRest)
+                    goto notfound;
+                continue;
+            }
+            unsigned char *k = slot_key(t, bmap_key(t, b, i));
+            if (!key_equal(t, key, k))
+                continue;
+            /* Existing key: update the elem (and the key, e.g. +0 -> -0). */
+            if (t->flags & TF_NEEDKEYUPDATE) {
+                if (t->key_kind == PM_KIND_STRING) {
+                    unsigned char img[16];
+                    if ((rc = store_value(h, PM_KIND_STRING, 16, false, img, key, NULL, 0)) != PM_OK)
+                        return rc;
+                    slot_release_key(t, k);
+                    memcpy(k, img, 16);
+                } else {
+                    memcpy(k, key, t->keysize);
+                }
+            }
+            unsigned char *e = bmap_elem(t, b, i);
+            if (t->flags & TF_INDIRECTELEM)
+                e = deref(e);
+            if (t->elem_kind == PM_KIND_STRING) {
+                unsigned char img[16];
+                if ((rc = store_value(h, PM_KIND_STRING, 16, false, img, NULL, elem, elemlen)) != PM_OK)
+                    return rc;
+                slot_release_elem(t, e);
+                memcpy(e, img, 16);
+            } else if (t->elemsize) {
+                if (elem)
+                    memcpy(e, elem, t->elemsize);
+                else
+                    memset(e, 0, t->elemsize);
+            }
+            return PM_OK;
+        }
+        unsigned char *ovf = bmap_overflow(t, b);
+        if (!ovf)
+            break;
+        b = ovf;
+    }
+notfound:
+    if (!h_growing(h) &&
+        (overLoadFactor(h->rt->ver, h->count + 1, h->B) || tooManyOverflowBuckets(h->noverflow, h->B))) {
+        if ((rc = hashGrow(h)) != PM_OK)
+            return rc;
+        goto again;
+    }
+    if (!insertb) {
+        /* b may have stopped at an emptyRest before the chain's end only
+         * when an empty slot was found; here b is the last bucket. */
+        unsigned char *nb = newoverflow(h, b);
+        if (!nb)
+            return PM_ENOMEM;
+        insertb = nb;
+        inserti = 0;
+    }
+    unsigned char *ks = bmap_key(t, insertb, inserti), *es = bmap_elem(t, insertb, inserti);
+    if ((rc = store_value(h, t->key_kind, t->keysize, t->flags & TF_INDIRECTKEY, ks, key, NULL, 0)) != PM_OK)
+        return rc;
+    if ((rc = store_value(h, t->elem_kind, t->elemsize, t->flags & TF_INDIRECTELEM, es, NULL, elem, elemlen)) != PM_OK) {
+        clear_key(t, ks);
+        return rc;
+    }
+    insertb[inserti] = top;
+    h->count++;
+    return PM_OK;
+}
+
+int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen, const uint8_t *elem, size_t elemlen)
+{
+    keybuf kb;
+    int rc = elem_check(h->t, elem, elemlen);
+    if (rc != PM_OK || (rc = keybuf_init(&kb, h->t, key, keylen)) != PM_OK)
+        return rc;
+    if ((rc = lock_write(h)) == PM_OK)
+        rc = finish_write(h, mapassign(h, kb.p, elem, elemlen));
+    keybuf_free(&kb);
+    return rc;
+}
+
+/* ---- delete ---- */
+
+static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
+{
+    const pm_maptype *t = h->t;
+    *deleted = 0;
+    if (h->count == 0)
+        return PM_OK;
+    uint64_t hash = hash_key(h, key);
+    uint64_t bucket = hash & bucketMask(h->B);
+    int rc;
+    if (h_growing(h) && (rc = growWork(h, bucket)) != PM_OK)
+        return rc;
+    unsigned char *b = bucket_at(h->buckets, t, bucket), *bOrig = b;
+    uint8_t top = tophash(hash);
+    for (; b; b = bmap_overflow(t, b)) {
+        for (unsigned i = 0; i < bucketCnt; i++) {
+            if (b[i] != top) {
+                if (b[i] == emptyRest)
+                    return PM_OK;
+                continue;
+            }
+            unsigned char *k = bmap_key(t, b, i);
+            if (!key_equal(t, key, slot_key(t, k)))
+                continue;
+            /* Only clear the key if there are pointers in it. */
+            if (t->key_ptrs)
+                clear_key(t, k);
+            clear_elem(t, bmap_elem(t, b, i));
+            b[i] = emptyOne;
+            /* If the bucket now ends in a run of empty slots, turn them
+             * into emptyRest, walking backwards across the chain. */
+            bool last;
+            if (i == bucketCnt - 1) {
+                unsigned char *o = bmap_overflow(t, b);
+                last = !(o && o[0] != emptyRest);
+            } else {
+                last = b[i + 1] == emptyRest;
+            }
+            if (last) {
+                for (;;) {
+                    b[i] = emptyRest;
+                    if (i == 0) {
+                        if (b == bOrig)
+                            break;
+                        unsigned char *c = b;
+                        for (b = bOrig; bmap_overflow(t, b) != c; b = bmap_overflow(t, b))
+                            ;
+                        i = bucketCnt - 1;
+                    } else {
+                        i--;
+                    }
+                    if (b[i] != emptyOne)
+                        break;
+                }
+            }
+            h->count--;
+            /* Reset the hash seed to make it more difficult for attackers to
+             * repeatedly trigger hash collisions (golang/go#25237). */
+            if (h->count == 0)
+                h->hash0 = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
+            *deleted = 1;
+            return PM_OK;
+        }
+    }
+    return PM_OK;
+}
+
+int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted)
+{
+    keybuf kb;
+    int rc = keybuf_init(&kb, h->t, key, keylen);
+    if (rc != PM_OK)
+        return rc;
+    if ((rc = lock_write(h)) == PM_OK)
+        rc = finish_write(h, mapdelete(h, kb.p, deleted));
+    keybuf_free(&kb);
+    return rc;
+}
+
+/* ---- clear ---- */
+
+static void markBucketsEmpty(pm_hmap *h, gobj *arr, uint64_t n)
+{
+    const pm_maptype *t = h->t;
+    for (uint64_t i = 0; i < n; i++)
+        for (unsigned char *b = bucket_at(arr, t, i); b; b = bmap_overflow(t, b))
+            memset(b, emptyRest, bucketCnt);
+}
+
+/* runtime.mapclear, per the version table. */
+static void mapclear(pm_hmap *h)
+{
+    if (h->count == 0)
+        return;
+    if (h->rt->ver->clear_marks_empty) {
+        /* Stop live iterators (golang/go#59411). */
+        markBucketsEmpty(h, h->buckets, bucketShift(h->B));
+        if (h->oldbuckets)
+            markBucketsEmpty(h, h->oldbuckets, h_noldbuckets(h));
+    }
+    h->flags &= (uint8_t)~sameSizeGrow;
+    gobj *old = h->oldbuckets;
+    h->oldbuckets = NULL;
+    h->nevacuate = 0;
+    h->noverflow = 0;
+    h->count = 0;
+    if (h->rt->ver->clear_seq)
+        h->clearSeq++;
+    h->hash0 = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
+    if (h->extra) {
+        memset(&h->overflow, 0, sizeof h->overflow);
+        memset(&h->oldoverflow, 0, sizeof h->oldoverflow);
+        h->nextOverflow = NULL;
+    }
+    gc_decref(old);
+    unsigned char *nextOverflow = reuseBucketArray(h, h->buckets, h->B);
+    if (nextOverflow)
+        h->nextOverflow = nextOverflow;
+}
+
+int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter *it);
+int pm_iter_next_internal(pm_iter *it);
+void pm_iter_release_internal(pm_iter *it);
+
+/* Go 1.19/1.20 have no clear builtin: the range-delete idiom compiles to
+ * mapclear for reflexive keys, and to a real loop otherwise (NaNs stay). */
+static int clear_idiom_loop(pm_hmap *h)
+{
+    const pm_maptype *t = h->t;
+    pm_iter it;
+    int rc = pm_iter_init_internal(h, -1, 0, &it);
+    if (rc != PM_OK)
+        return rc;
+    unsigned char small[KEYIMG_INLINE];
+    unsigned char *k = t->keysize <= KEYIMG_INLINE ? small : malloc(t->keysize);
+    if (!k) {
+        pm_iter_release_internal(&it);
+        return PM_ENOMEM;
+    }
+    while (rc == PM_OK && it.key) {
+        int deleted;
+        memcpy(k, it.key, t->keysize);   /* k := the loop variable's copy */
+        rc = mapdelete(h, k, &deleted);
+        if (rc == PM_OK)
+            rc = pm_iter_next_internal(&it);
+    }
+    if (k != small)
+        free(k);
+    pm_iter_release_internal(&it);
+    return rc;
+}
+
+int pm_mapclear(pm_hmap *h)
+{
+    int rc = lock_write(h);
+    if (rc != PM_OK)
+        return rc;
+    if (h->rt->ver->clear_builtin || (h->t->flags & TF_REFLEXIVEKEY)) {
+        mapclear(h);
+    } else {
+        rc = clear_idiom_loop(h);
+    }
+    return finish_write(h, rc);
+}
+
+int pm_set_hash0(pm_hmap *h, uint32_t hash0)
+{
+    if (h->count != 0) {
+        set_error("hash0 can only be set while the map is empty");
+        return PM_EARG;
+    }
+    int rc = lock_write(h);
+    if (rc != PM_OK)
+        return rc;
+    h->hash0 = hash0;
+    unlock_write(h);
+    return PM_OK;
+}
+
+/* ---- inspection ---- */
+
+void pm_map_header(const pm_hmap *h, pm_header *out)
+{
+    memset(out, 0, sizeof *out);
+    out->count = h->count;
+    out->flags = h->flags;
+    out->B = h->B;
+    out->noverflow = h->noverflow;
+    out->hash0 = h->hash0;
+    out->nevacuate = h->nevacuate;
+    out->clear_seq = h->clearSeq;
+    out->growing = h_growing(h);
+    out->same_size_grow = !!(h->flags & sameSizeGrow);
+    out->extra_allocated = h->extra;
+    out->next_overflow = -1;
+    if (h->extra && h->nextOverflow && h->buckets)
+        out->next_overflow = (int64_t)((uint64_t)(h->nextOverflow - h->buckets->data) / h->t->bucketsize);
+    out->overflow_len = h->overflow.present ? h->overflow.len : -1;
+    out->overflow_cap = h->overflow.present ? h->overflow.cap : -1;
+    out->oldoverflow_len = h->oldoverflow.present ? h->oldoverflow.len : -1;
+    out->oldoverflow_cap = h->oldoverflow.present ? h->oldoverflow.cap : -1;
+    out->nbuckets_alloc = h->buckets ? h->buckets->nbuckets : 0;
+}
+
+/* What Go's GC finds from one bucket array: every bucket of the allocation
+ * (main and preallocated) is scanned, separately allocated overflow buckets
+ * are followed from any of them (for pointer-free buckets the GC reaches
+ * the same buckets through extra.overflow instead), and boxes are counted
+ * from every non-nil pointer slot.  Marks count shared objects once. */
+static void walk_array(const pm_hmap *h, gobj *arr, uint8_t epoch,
+                       uint64_t *overflow, uint64_t *indirect)
+{
+    const pm_maptype *t = h->t;
+    bool ik = t->flags & TF_INDIRECTKEY, ie = t->flags & TF_INDIRECTELEM;
+    for (uint64_t i = 0; i < arr->nbuckets; i++) {
+        unsigned char *b = bucket_at(arr, t, i);
+        while (b) {
+            for (unsigned s = 0; (ik || ie) && s < bucketCnt; s++) {
+                unsigned char *ptrs[2] = {
+                    ik ? deref(bmap_key(t, b, s)) : NULL,
+                    ie ? deref(bmap_elem(t, b, s)) : NULL,
+                };
+                for (int j = 0; j < 2; j++) {
+                    if (ptrs[j] && GOBJ_OF(ptrs[j])->mark != epoch) {
+                        GOBJ_OF(ptrs[j])->mark = epoch;
+                        *indirect += GOBJ_OF(ptrs[j])->charged;
+                    }
+                }
+            }
+            b = bmap_overflow(t, b);
+            if (!b || pm_bucket_in_array(h, arr, b) || GOBJ_OF(b)->mark == epoch)
+                break;
+            GOBJ_OF(b)->mark = epoch;
+            *overflow += GOBJ_OF(b)->charged;
+        }
+    }
+}
+
+static uint8_t mem_epoch;
+
+void pm_map_memory(const pm_hmap *h, pm_memory *out)
+{
+    const goversion *v = h->rt->ver;
+    memset(out, 0, sizeof *out);
+    out->hmap = h->hmap_charged;
+    out->extra = h->extra ? go_charged(v, 24, false) : 0;
+    out->buckets = h->buckets ? h->buckets->charged : 0;
+    out->oldbuckets = h->oldbuckets ? h->oldbuckets->charged : 0;
+    const ovslice *s[2] = {&h->overflow, &h->oldoverflow};
+    for (int i = 0; i < 2; i++)
+        if (s[i]->present)
+            out->overflow_slice += go_charged(v, 24, false) + s[i]->backing_charged;
+    /* Walk both arrays for separately allocated overflow buckets and boxes;
+     * marks keep shared boxes (old and new slot during a grow) counted once. */
+    uint8_t epoch = ++mem_epoch;
+    if (epoch == 0)
+        epoch = ++mem_epoch;
+    if (h->buckets)
+        walk_array(h, h->buckets, epoch, &out->overflow, &out->indirect);
+    if (h->oldbuckets)
+        walk_array(h, h->oldbuckets, epoch, &out->overflow, &out->indirect);
+    out->total = out->hmap + out->extra + out->buckets + out->oldbuckets + out->overflow +
+                 out->overflow_slice + out->indirect + out->pointees;
+    out->allocated = h->allocated;
+}
+
+static gobj *array_of(const pm_hmap *h, int old)
+{
+    return old ? h->oldbuckets : h->buckets;
+}
+
+static uint64_t array_nchains(const pm_hmap *h, int old)
+{
+    return old ? h_noldbuckets(h) : bucketShift(h->B);
+}
+
+int64_t pm_chain_len(const pm_hmap *h, int old, uint64_t index)
+{
+    gobj *arr = array_of(h, old);
+    if (!arr || index >= array_nchains(h, old))
+        return -1;
+    int64_t n = 0;
+    for (unsigned char *b = bucket_at(arr, h->t, index); b; b = bmap_overflow(h->t, b))
+        n++;
+    return n;
+}
+
+const uint8_t *pm_chain_bucket(const pm_hmap *h, int old, uint64_t index, int64_t pos,
+                               int *origin, int64_t *array_index)
+{
+    gobj *arr = array_of(h, old);
+    if (!arr || index >= array_nchains(h, old))
+        return NULL;
+    unsigned char *b = bucket_at(arr, h->t, index);
+    for (int64_t i = 0; i < pos && b; i++)
+        b = bmap_overflow(h->t, b);
+    if (!b)
+        return NULL;
+    if (pm_bucket_in_array(h, arr, b)) {
+        *array_index = (int64_t)((uint64_t)(b - arr->data) / h->t->bucketsize);
+        *origin = (uint64_t)*array_index < array_nchains(h, old) ? PM_ORIGIN_ARRAY : PM_ORIGIN_PREALLOC;
+    } else {
+        *array_index = -1;
+        *origin = PM_ORIGIN_HEAP;
+    }
+    return b;
+}
+
+const uint8_t *pm_string_data(const uint8_t *header, uint64_t *len)
+{
+    const uint8_t *p;
+    memcpy(&p, header, 8);
+    memcpy(len, header + 8, 8);
+    return p;
+}
+
+const uint8_t *pm_deref(const uint8_t *slot)
+{
+    const uint8_t *p;
+    memcpy(&p, slot, 8);
+    return p;
+}
+
+int pm_hash_key(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, size_t keylen,
+                uint64_t seed, uint64_t *out)
+{
+    keybuf kb;
+    int rc = keybuf_init(&kb, t, key, keylen);
+    if (rc != PM_OK)
+        return rc;
+    *out = pm_typehash(rt, t, kb.p, seed);
+    keybuf_free(&kb);
+    if (rt->rand_failed) {
+        rt->rand_failed = 0;
+        set_error("rand callback failed");
+        return PM_ERAND;
+    }
+    return PM_OK;
+}
+
+/* ---- iteration entry points (iter.c holds mapiterinit/mapiternext) ---- */
+
+int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out)
+{
+    pm_iter *it = calloc(1, sizeof *it);
+    if (!it) {
+        set_error("out of memory");
+        return PM_ENOMEM;
+    }
+    int rc = lock_write(h);   /* mapiterinit writes flags and may allocate extra */
+    if (rc == PM_OK) {
+        rc = pm_iter_init_internal(h, start_bucket, offset, it);
+        if (rc == PM_OK && h->rt->rand_failed) {
+            h->rt->rand_failed = 0;
+            set_error("rand callback failed");
+            pm_iter_release_internal(it);
+            rc = PM_ERAND;
+        }
+        unlock_write(h);
+    }
+    if (rc != PM_OK) {
+        free(it);
+        return rc;
+    }
+    *out = it;
+    return PM_OK;
+}
+
+int pm_iter_next(pm_iter *it)
+{
+    if (!it->h)
+        return PM_OK;
+    pm_hmap *h = it->h;
+    int rc = lock_read(h);
+    if (rc != PM_OK)
+        return rc;
+    rc = pm_iter_next_internal(it);
+    if (h->rt->rand_failed) {
+        h->rt->rand_failed = 0;
+        set_error("rand callback failed");
+        rc = PM_ERAND;
+    }
+    unlock_read(h);
+    return rc;
+}
+
+void pm_iter_free(pm_iter *it)
+{
+    if (!it)
+        return;
+    pm_iter_release_internal(it);
+    free(it);
+}
+
+void pm_create_overflow(pm_hmap *h);
+void pm_create_overflow(pm_hmap *h) { createOverflow(h); }

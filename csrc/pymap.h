@@ -1,0 +1,261 @@
+/*
+ * pymap.h -- internal declarations of the pymap C core.
+ *
+ * The model keeps Go's memory images where Go's behaviour depends on them
+ * (a bucket is tophash[8], 8 packed keys, 8 packed elems and an overflow
+ * word, at the offsets the Go compiler computes) and plain C structs where
+ * only the values matter (the hmap header, mapextra, the overflow slices'
+ * lengths and capacities).  Pointers stored inside bucket memory (string
+ * data, indirect key/elem boxes, overflow links) are the model's own
+ * pointers: Go's pointer values are not observable state.
+ *
+ * Every modelled allocation is a gobj obtained from gc_alloc() (alloc.c),
+ * the one allocation seam: it charges the bytes Go's allocator would charge
+ * and keeps the per-map accounting, so the figures reported to Python and
+ * the memory actually held can never disagree.  gobjs are reference
+ * counted so an iterator's snapshot outlives the map dropping it, as Go's
+ * GC would keep it.
+ */
+#ifndef PYMAP_H
+#define PYMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "pymap_api.h"
+
+#ifndef PYMAP_VERSION
+#define PYMAP_VERSION "unknown"
+#endif
+
+_Static_assert(sizeof(void *) == 8, "pymap models 64-bit Go (amd64): pointers must be 8 bytes");
+_Static_assert(sizeof(uint64_t) == sizeof(uintptr_t), "Go's uintptr is modelled as uint64_t");
+
+/* ---- Go's map constants (runtime/map.go) ---- */
+enum {
+    bucketCntBits = 3,
+    bucketCnt = 1 << bucketCntBits,   /* 8 slots per bucket */
+    dataOffset = 8,                   /* keys start after tophash[8] */
+    maxKeySize = 128,                 /* larger keys are stored indirectly */
+    maxElemSize = 128,                /* larger elems are stored indirectly */
+    loadFactorDen = 2,
+};
+#define MAX_ALLOC_GO ((uint64_t)1 << 48)   /* maxAlloc on linux/amd64 */
+
+_Static_assert(bucketCnt == 8, "tophash is an 8-byte array and slot order uses & 7");
+_Static_assert(dataOffset == bucketCnt, "keys start right after tophash[bucketCnt]");
+
+/* tophash sentinels (runtime/map.go). */
+enum {
+    emptyRest = 0,      /* this slot and all later slots of the chain are empty */
+    emptyOne = 1,       /* this slot is empty */
+    evacuatedX = 2,     /* entry moved to the first half of the larger table */
+    evacuatedY = 3,     /* entry moved to the second half of the larger table */
+    evacuatedEmpty = 4, /* empty slot of an evacuated bucket */
+    minTopHash = 5,     /* smallest tophash of a live slot */
+};
+_Static_assert((evacuatedX ^ 1) == evacuatedY, "iteration relies on X/Y differing only in bit 0");
+
+/* hmap.flags bits (runtime/map.go). */
+enum {
+    iteratorFlag = 1,    /* there may be an iterator using buckets */
+    oldIterator = 2,     /* there may be an iterator using oldbuckets */
+    hashWriting = 4,     /* a goroutine is writing to the map */
+    sameSizeGrow = 8,    /* the current grow is to a same-size table */
+};
+
+/* maptype flags (reflectdata MapType). */
+enum {
+    TF_INDIRECTKEY = 1,
+    TF_INDIRECTELEM = 2,
+    TF_REFLEXIVEKEY = 4,
+    TF_NEEDKEYUPDATE = 8,
+};
+
+/* Which hasher the compiler picks for a key type (reflectdata genhash). */
+enum hasher_kind {
+    H_MEM0,     /* size 0: memhash0 returns the seed untouched */
+    H_MEM,      /* plain memory of the key's size: memhash{8,16,32,64,128,_varlen} */
+    H_STR,      /* strhash */
+    H_F32,
+    H_F64,
+    H_C64,
+    H_C128,
+};
+
+/* ---- The version table: every Go difference the model applies ---- */
+typedef struct goversion {
+    const char *name;
+    uint8_t loadFactorNum;       /* 13 (6.5 per bucket); 12 in 1.21 (golang/go#63438) */
+    uint8_t hmap_size;           /* sizeof(hmap): 48, 56 with clearSeq */
+    bool hash_m1_m4;             /* fallback hash: K0 = hashkey[0]^m1, K1..3 = m2..m4 (<= 1.22) */
+    bool hashkey_odd;            /* runtime forces hashkey words odd (<= 1.22) */
+    bool clear_builtin;          /* clear(m) exists (>= 1.21); else the range-delete idiom */
+    bool clear_marks_empty;      /* mapclear marks every tophash emptyRest (1.21-1.23, #59411) */
+    bool clear_seq;              /* hmap.clearSeq and the iterator check (1.24 noswiss, #70189) */
+    bool alloc_headers;          /* 8-byte malloc header for pointerful objects > 512 B (>= 1.22) */
+    bool rand64;                 /* rand() is 64-bit for iteration and NaN draws (>= 1.22) */
+    bool tested;                 /* a real toolchain exists to test against */
+} goversion;
+
+extern const goversion pm_versions[];
+extern const int pm_nversions;
+
+/* ---- Model objects (alloc.c) ---- */
+enum gobj_kind {
+    OBJ_HMAP, OBJ_EXTRA, OBJ_ARRAY, OBJ_OVERFLOW, OBJ_BOX, OBJ_STRING,
+};
+
+typedef struct gobj {
+    uint32_t refcnt;
+    uint8_t kind;
+    uint8_t mark;           /* used by memory walks */
+    uint64_t size;          /* bytes requested */
+    uint64_t charged;       /* bytes Go charges for it (0 for string data) */
+    uint64_t nbuckets;      /* OBJ_ARRAY: buckets in the allocation */
+    struct pm_hmap *owner;  /* map whose accounting it is charged to */
+    _Alignas(16) unsigned char data[];
+} gobj;
+
+#define GOBJ_OF(p) ((gobj *)((unsigned char *)(p) - offsetof(gobj, data)))
+
+struct pm_runtime {
+    const goversion *ver;
+    int version_index;
+    uint64_t hashkey[4];
+    uint64_t K[4];          /* the fallback hash's K0..K3, derived from hashkey per version */
+    uint64_t rng;           /* SplitMix64 state when no callback */
+    pm_randfn randfn;
+    void *randctx;
+    int rand_failed;        /* set when the callback reported an error */
+    uint64_t max_alloc;
+};
+
+struct pm_maptype {
+    int key_kind, elem_kind;
+    uint32_t keysize, elemsize;         /* sizeof(K), sizeof(V) */
+    uint32_t keyslot, elemslot;         /* slot sizes in the bucket */
+    uint32_t bucketsize;
+    uint8_t flags;                      /* TF_* */
+    bool key_ptrs, elem_ptrs;           /* the slot holds pointers (cleared on delete) */
+    bool bucket_ptrs;                   /* the bucket type has pointers */
+    enum hasher_kind hasher;
+};
+
+typedef struct ovslice {                /* a *[]*bmap held in mapextra */
+    bool present;
+    int64_t len, cap;
+    uint64_t backing_charged;           /* bytes charged for the current backing array */
+} ovslice;
+
+struct pm_hmap {
+    /* the hmap header */
+    int64_t count;
+    uint8_t flags;
+    uint8_t B;
+    uint16_t noverflow;
+    uint32_t hash0;
+    gobj *buckets;
+    gobj *oldbuckets;
+    uint64_t nevacuate;
+    uint64_t clearSeq;
+    /* mapextra */
+    bool extra;
+    ovslice overflow, oldoverflow;
+    unsigned char *nextOverflow;
+    /* model bookkeeping */
+    uint32_t refcnt;                    /* Python handle + live iterators */
+    pm_runtime *rt;
+    pm_maptype *t;
+    uint64_t hmap_charged;
+    uint64_t overflow_bytes;            /* separately allocated overflow buckets alive */
+    uint64_t allocated;                 /* cumulative bytes charged (TotalAlloc share) */
+    int busy;                           /* re-entrancy/concurrency guard */
+};
+
+struct pm_iter {
+    pm_hmap *h;
+    gobj *buckets;          /* snapshot it.buckets (a reference) */
+    gobj *bobj;             /* object holding bptr (a reference), or NULL */
+    unsigned char *bptr;
+    const uint8_t *key, *elem;
+    uint64_t startBucket, bucket, checkBucket;
+    uint8_t offset, wrapped, B, i;
+    uint64_t clearSeq;
+    bool done;
+};
+#define noCheck (UINT64_MAX)
+
+/* ---- alloc.c: the one allocation seam ---- */
+uint64_t go_roundupsize(const goversion *v, uint64_t size, bool noscan);
+uint64_t go_charged(const goversion *v, uint64_t size, bool noscan);
+gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan);
+void gc_incref(gobj *o);
+void gc_decref(gobj *o);
+gobj *gc_string(const uint8_t *data, uint64_t len);
+
+/* ---- hash.c ---- */
+void pm_hash_init_keys(pm_runtime *rt);
+uint64_t pm_memhash(const pm_runtime *rt, const uint8_t *p, uint64_t seed, uint64_t s);
+uint64_t pm_typehash(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, uint64_t seed);
+uint64_t pm_rand(pm_runtime *rt, int purpose);
+
+/* ---- map.c ---- */
+static inline unsigned char *bucket_at(gobj *arr, const pm_maptype *t, uint64_t i)
+{
+    return arr->data + i * t->bucketsize;
+}
+static inline unsigned char *bmap_overflow(const pm_maptype *t, unsigned char *b)
+{
+    unsigned char *o;
+    memcpy(&o, b + t->bucketsize - 8, sizeof o);
+    return o;
+}
+static inline void bmap_setoverflow(const pm_maptype *t, unsigned char *b, unsigned char *o)
+{
+    memcpy(b + t->bucketsize - 8, &o, sizeof o);
+}
+static inline unsigned char *bmap_key(const pm_maptype *t, unsigned char *b, unsigned i)
+{
+    return b + dataOffset + (uint64_t)i * t->keyslot;
+}
+static inline unsigned char *bmap_elem(const pm_maptype *t, unsigned char *b, unsigned i)
+{
+    return b + dataOffset + bucketCnt * (uint64_t)t->keyslot + (uint64_t)i * t->elemslot;
+}
+static inline unsigned char *deref(unsigned char *slot)
+{
+    unsigned char *p;
+    memcpy(&p, slot, sizeof p);
+    return p;
+}
+static inline bool isEmpty(uint8_t x) { return x <= emptyOne; }
+static inline bool evacuated(const unsigned char *b) { return b[0] > emptyOne && b[0] < minTopHash; }
+static inline uint64_t bucketShift(uint8_t b) { return (uint64_t)1 << (b & 63); }
+static inline uint64_t bucketMask(uint8_t b) { return bucketShift(b) - 1; }
+static inline uint8_t tophash(uint64_t hash)
+{
+    uint8_t top = (uint8_t)(hash >> 56);
+    return top < minTopHash ? (uint8_t)(top + minTopHash) : top;
+}
+static inline bool h_growing(const pm_hmap *h) { return h->oldbuckets != NULL; }
+static inline uint64_t h_noldbuckets(const pm_hmap *h)
+{
+    uint64_t n = bucketShift(h->B);
+    return (h->flags & sameSizeGrow) ? n : n >> 1;
+}
+bool overLoadFactor(const goversion *v, int64_t count, uint8_t B);
+bool key_equal(const pm_maptype *t, const unsigned char *a, const unsigned char *b);
+bool key_is_nan(const pm_maptype *t, const unsigned char *k);
+/* Locate key (image form) in the live table: mapaccessK. */
+bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsigned char **eout);
+bool pm_bucket_in_array(const pm_hmap *h, const gobj *arr, const unsigned char *b);
+void slot_release_key(const pm_maptype *t, unsigned char *k);
+void slot_release_elem(const pm_maptype *t, unsigned char *e);
+void bucket_release(const pm_maptype *t, unsigned char *b, const gobj *arr);
+void map_after_mutation(pm_hmap *h);
+void set_error(const char *fmt, ...);
+
+#endif /* PYMAP_H */

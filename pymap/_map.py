@@ -1,0 +1,565 @@
+"""The Python face of the C model: Runtime, MapType, GoMap and friends.
+
+This layer only converts values and errors; every Go behaviour lives in
+csrc/.  It is deliberately thin: one cffi call per map operation.
+"""
+from __future__ import annotations
+
+import operator
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+
+from ._native import ffi, lib
+from ._types import Decoder, Kind, parse_kind
+
+GO_VERSIONS: tuple[str, ...] = tuple(ffi.string(lib.pm_version_name(i)).decode() for i in range(lib.pm_version_count()))
+"""Modelled Go versions.  "1.20" is inferred from 1.19 (no toolchain exists to test it);
+"1.24-noswiss" is Go 1.24 built with GOEXPERIMENT=noswissmap."""
+
+RAND_PURPOSES: tuple[str, ...] = ("hash0", "iter", "noverflow", "nanhash")
+
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+class InvariantError(AssertionError):
+    """The consistency checker found a broken invariant."""
+
+
+class ConcurrentMapError(RuntimeError):
+    """Two threads were inside the same map at once (Go would abort)."""
+
+
+class ConcurrentMapWrite(ConcurrentMapError):
+    """Go: fatal error: concurrent map writes."""
+
+
+class ConcurrentMapReadWrite(ConcurrentMapError):
+    """Go: fatal error: concurrent map read and map write."""
+
+
+class ConcurrentMapIterationWrite(ConcurrentMapError):
+    """Go: fatal error: concurrent map iteration and map write."""
+
+
+def _version_index(go: str) -> int:
+    if not isinstance(go, str):
+        raise TypeError(f"go must be a version string, not {type(go).__name__}")
+    if go in GO_VERSIONS:
+        return GO_VERSIONS.index(go)
+    parts = go.split(".")
+    try:
+        major_minor = (int(parts[0]), int(parts[1]))
+    except (ValueError, IndexError):
+        major_minor = None
+    if major_minor is not None and major_minor >= (1, 24):
+        raise ValueError(
+            f"Go {go} uses Swiss-table maps, which pymap does not model; "
+            "use go='1.24-noswiss' for Go 1.24 built with GOEXPERIMENT=noswissmap"
+        )
+    raise ValueError(f"unknown Go version {go!r}; supported: {', '.join(GO_VERSIONS)}")
+
+
+class Runtime:
+    """A modelled Go process: version, hashkey, random source, allocation limit.
+
+    ``seed`` selects SplitMix64 (stable across pymap releases); ``rand`` is
+    ``rand(purpose) -> int`` in [0, 2**64), purpose one of "hash0", "iter",
+    "noverflow", "nanhash", called once per random draw the runtime makes.
+    With neither, the source is seeded from os.urandom.  ``hashkey`` is the
+    runtime's 4-word hashkey (each word odd for Go <= 1.22).
+    """
+
+    def __init__(
+        self,
+        go: str = "1.23",
+        seed: Optional[int] = None,
+        hashkey: Optional[tuple[int, int, int, int]] = None,
+        rand: Optional[Callable[[str], int]] = None,
+        max_alloc: Optional[int] = None,
+    ) -> None:
+        vi = _version_index(go)
+        if seed is not None and rand is not None:
+            raise ValueError("seed and rand are mutually exclusive")
+        if rand is not None and not callable(rand):
+            raise TypeError("rand must be callable: rand(purpose) -> int")
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int):
+                raise TypeError("seed must be an int")
+            seed &= (1 << 64) - 1
+        else:
+            seed = int.from_bytes(os.urandom(8), "little")
+        hk = ffi.NULL
+        if hashkey is not None:
+            words = tuple(hashkey)
+            if len(words) != 4 or not all(isinstance(w, int) and not isinstance(w, bool) for w in words):
+                raise ValueError("hashkey must be 4 ints")
+            if not all(0 <= w < 1 << 64 for w in words):
+                raise ValueError("hashkey words must be in [0, 2**64)")
+            if go in GO_VERSIONS[: GO_VERSIONS.index("1.23")] and not all(w & 1 for w in words):
+                raise ValueError(f"Go {go} forces every hashkey word odd; an even word cannot occur")
+            hk = ffi.new("uint64_t[4]", list(words))
+        elif rand is not None:
+            # Generating the hashkey never calls rand.
+            hk = ffi.new("uint64_t[4]")
+            for i in range(4):
+                w = int.from_bytes(os.urandom(8), "little")
+                hk[i] = w | 1 if vi < GO_VERSIONS.index("1.23") else w
+        if max_alloc is None:
+            max_alloc = _default_max_alloc()
+        self._rand = rand
+        self._rand_error: Optional[BaseException] = None
+        self._handle = ffi.new_handle(self)
+        ptr = lib.pm_runtime_new(
+            vi, hk, seed, lib.pm_py_rand if rand is not None else ffi.NULL,
+            self._handle if rand is not None else ffi.NULL, max_alloc,
+        )
+        if ptr == ffi.NULL:
+            raise MemoryError(ffi.string(lib.pm_last_error()).decode())
+        self._ptr = ffi.gc(ptr, lib.pm_runtime_free)
+        self.go = go
+        self.seed = seed if rand is None else None
+
+    @property
+    def hashkey(self) -> tuple[int, int, int, int]:
+        out = ffi.new("uint64_t[4]")
+        lib.pm_runtime_hashkey(self._ptr, out)
+        return (out[0], out[1], out[2], out[3])
+
+    @property
+    def max_alloc(self) -> int:
+        """Largest single modelled allocation allowed (bytes); larger ones raise MemoryError."""
+        return lib.pm_runtime_max_alloc(self._ptr)
+
+    @max_alloc.setter
+    def max_alloc(self, value: int) -> None:
+        value = operator.index(value)
+        if value < 0:
+            raise ValueError("max_alloc must be >= 0")
+        lib.pm_runtime_set_max_alloc(self._ptr, value)
+
+    def make_map(self, t: "MapType", hint: int = 0) -> "GoMap":
+        """make(map[K]V, hint) in this runtime."""
+        return GoMap(t, hint, runtime=self)
+
+    def __repr__(self) -> str:
+        return f"pymap.Runtime(go={self.go!r})"
+
+
+def _default_max_alloc() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    except (ValueError, OSError, AttributeError):
+        return 1 << 32
+
+
+@ffi.def_extern()
+def pm_py_rand(ctx: Any, purpose: int, err: Any) -> int:
+    rt: Runtime = ffi.from_handle(ctx)
+    name = RAND_PURPOSES[purpose]
+    try:
+        v = rt._rand(name)  # type: ignore[misc]
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise TypeError(f"rand({name!r}) returned {type(v).__name__}, expected an int")
+        if not 0 <= v < 1 << 64:
+            raise ValueError(f"rand({name!r}) returned {v}, outside [0, 2**64)")
+        return v
+    except BaseException as e:  # reported after the C call returns
+        if rt._rand_error is None:
+            rt._rand_error = e
+        err[0] = 1
+        return 0
+
+
+_default_rt: Optional[Runtime] = None
+_default_lock = threading.Lock()
+
+
+def default_runtime() -> Runtime:
+    """The Runtime used by GoMap(...) without runtime=: Go 1.23, seeded from os.urandom."""
+    global _default_rt
+    with _default_lock:
+        if _default_rt is None:
+            _default_rt = Runtime()
+        return _default_rt
+
+
+class MapType:
+    """map[K]V as the Go compiler lays it out on 64-bit platforms."""
+
+    def __init__(self, key: str, elem: str) -> None:
+        self.key = key
+        self.elem = elem
+        self._k: Kind = parse_kind(key)
+        self._e: Kind = parse_kind(elem)
+        ptr = lib.pm_maptype_new(self._k.code, self._k.size, self._e.code, self._e.size)
+        if ptr == ffi.NULL:
+            raise ValueError(ffi.string(lib.pm_last_error()).decode())
+        self._ptr = ffi.gc(ptr, lib.pm_maptype_free)
+        info = ffi.new("pm_typeinfo *")
+        lib.pm_maptype_info(self._ptr, info)
+        self.key_size: int = info.key_size
+        self.elem_size: int = info.elem_size
+        self.key_slot_size: int = info.key_slot_size
+        self.elem_slot_size: int = info.elem_slot_size
+        self.bucket_size: int = info.bucket_size
+        self.indirect_key: bool = bool(info.indirect_key)
+        self.indirect_elem: bool = bool(info.indirect_elem)
+        self.reflexive_key: bool = bool(info.reflexive_key)
+        self.need_key_update: bool = bool(info.need_key_update)
+        self.has_pointers: bool = bool(info.has_pointers)
+        self._zero = self._e.encode(_zero_value(self._e))
+        self._is_str_elem = self._e.code == lib.PM_KIND_STRING
+        self._elem_img = 16 if self._is_str_elem else self._e.size
+
+    def __repr__(self) -> str:
+        return f"pymap.MapType({self.key!r}, {self.elem!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MapType) and (self._k.spelling, self._e.spelling) == (other._k.spelling, other._e.spelling)
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.elem))
+
+
+def _zero_value(k: Kind) -> Any:
+    c = k.code
+    if c == lib.PM_KIND_BOOL:
+        return False
+    if c in (lib.PM_KIND_INT, lib.PM_KIND_UINT, lib.PM_KIND_POINTER):
+        return 0
+    if c == lib.PM_KIND_FLOAT:
+        return 0.0
+    if c == lib.PM_KIND_COMPLEX:
+        return 0j
+    if c == lib.PM_KIND_STRING:
+        return ""
+    if c == lib.PM_KIND_BYTES:
+        return bytes(k.size)
+    return None
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """One bucket of a chain: the decoded contents of every slot, whatever its tophash."""
+
+    tophash: bytes
+    keys: tuple
+    elems: tuple
+    origin: str  # "array" | "prealloc" | "heap"
+    index: Optional[int]  # position in its array; None for heap buckets
+
+
+@dataclass(frozen=True)
+class MapMemory:
+    """Bytes charged to a map, each object at the slot size its Go version charges."""
+
+    hmap: int
+    extra: int
+    buckets: int
+    oldbuckets: int
+    overflow: int
+    overflow_slice: int
+    indirect: int
+    pointees: int
+    total: int
+    allocated: int
+
+
+_ORIGINS = {lib.PM_ORIGIN_ARRAY: "array", lib.PM_ORIGIN_PREALLOC: "prealloc", lib.PM_ORIGIN_HEAP: "heap"}
+
+
+def _raise(rc: int, rt: Runtime, what: str = "") -> None:
+    msg = ffi.string(lib.pm_last_error()).decode()
+    if rc == lib.PM_ERAND:
+        err, rt._rand_error = rt._rand_error, None
+        if isinstance(err, (TypeError, ValueError)):
+            raise type(err)(str(err)) from err
+        raise RuntimeError(f"rand callback failed: {err!r}") from err
+    if rc in (lib.PM_ENOMEM, lib.PM_EMAXALLOC):
+        raise MemoryError(msg)
+    if rc == lib.PM_EBUSY:
+        if what == "iter":
+            raise ConcurrentMapIterationWrite("concurrent map iteration and map write")
+        if "writes" in msg:
+            raise ConcurrentMapWrite(msg)
+        raise ConcurrentMapReadWrite(msg)
+    if rc == lib.PM_ECHECK:
+        raise InvariantError(msg)
+    raise ValueError(msg)
+
+
+class GoMap:
+    """A Go map (classic hmap/bmap implementation) held by the C model.
+
+    GoMap is not registered as a collections.abc.MutableMapping on purpose:
+    Go maps differ from Python mappings (NaN keys are never found and each
+    insert adds an entry; deleting a missing key is not an error in Go;
+    iteration order is randomised and mutation during iteration is legal).
+    """
+
+    __slots__ = ("_t", "_rt", "_ptr", "_kenc", "_venc", "_vdec", "_out", "__weakref__")
+
+    def __init__(self, t: MapType, hint: int = 0, runtime: Optional[Runtime] = None) -> None:
+        if not isinstance(t, MapType):
+            raise TypeError(f"t must be a pymap.MapType, not {type(t).__name__}")
+        if isinstance(hint, bool) or not hasattr(type(hint), "__index__"):
+            raise TypeError(f"hint must be an int, not {type(hint).__name__}")
+        hint = operator.index(hint)
+        if not _INT64_MIN <= hint <= _INT64_MAX:
+            raise OverflowError(f"hint {hint} is outside Go's int range")
+        rt = runtime if runtime is not None else default_runtime()
+        if not isinstance(rt, Runtime):
+            raise TypeError("runtime must be a pymap.Runtime")
+        out = ffi.new("pm_hmap **")
+        rc = lib.pm_makemap(rt._ptr, t._ptr, hint, out)
+        if rc != lib.PM_OK:
+            _raise(rc, rt)
+        self._t = t
+        self._rt = rt
+        self._ptr = ffi.gc(out[0], lib.pm_map_release)
+        self._kenc = t._k.encode
+        self._venc = t._e.encode
+        self._vdec = t._e.decode
+        self._out = ffi.new("uint8_t[]", max(t._elem_img, 1))
+
+    # -- Go operations ---------------------------------------------------
+    def __setitem__(self, key: Any, value: Any) -> None:
+        k = self._kenc(key)
+        v = self._venc(value)
+        rc = lib.pm_mapassign(self._ptr, k, len(k), v, len(v))
+        if rc:
+            _raise(rc, self._rt)
+
+    def _lookup(self, key: Any) -> tuple[bool, Any]:
+        k = self._kenc(key)
+        found = ffi.new("int *")
+        rc = lib.pm_mapaccess(self._ptr, k, len(k), self._out, found)
+        if rc:
+            _raise(rc, self._rt)
+        return bool(found[0]), self._vdec(self._out) if found[0] else None
+
+    def __getitem__(self, key: Any) -> Any:
+        found, v = self._lookup(key)
+        if not found:
+            raise KeyError(key)
+        return v
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        found, v = self._lookup(key)
+        return v if found else default
+
+    def __contains__(self, key: Any) -> bool:
+        return self._lookup(key)[0]
+
+    def lookup(self, key: Any) -> tuple[Any, bool]:
+        """Go's ``v, ok := m[k]``: the elem (zero value when absent) and ok."""
+        found, v = self._lookup(key)
+        return (v if found else _zero_value(self._t._e)), found
+
+    def delete(self, key: Any) -> bool:
+        """Go's delete(m, k); returns whether the key was present."""
+        k = self._kenc(key)
+        deleted = ffi.new("int *")
+        rc = lib.pm_mapdelete(self._ptr, k, len(k), deleted)
+        if rc:
+            _raise(rc, self._rt)
+        return bool(deleted[0])
+
+    def __delitem__(self, key: Any) -> None:
+        if not self.delete(key):
+            raise KeyError(key)
+
+    def clear(self) -> None:
+        """clear(m) from Go 1.21; on 1.19/1.20 the compiled range-delete idiom."""
+        rc = lib.pm_mapclear(self._ptr)
+        if rc:
+            _raise(rc, self._rt)
+
+    def __len__(self) -> int:
+        return self._header().count
+
+    def __iter__(self) -> "MapIterator":
+        return MapIterator(self, "keys")
+
+    def keys(self, start_bucket: Optional[int] = None, offset: Optional[int] = None) -> "MapIterator":
+        return MapIterator(self, "keys", start_bucket, offset)
+
+    def values(self, start_bucket: Optional[int] = None, offset: Optional[int] = None) -> "MapIterator":
+        return MapIterator(self, "values", start_bucket, offset)
+
+    def items(self, start_bucket: Optional[int] = None, offset: Optional[int] = None) -> "MapIterator":
+        return MapIterator(self, "items", start_bucket, offset)
+
+    # -- state -----------------------------------------------------------
+    def _header(self) -> Any:
+        h = ffi.new("pm_header *")
+        lib.pm_map_header(self._ptr, h)
+        return h
+
+    @property
+    def type(self) -> MapType:
+        return self._t
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._rt
+
+    count = property(lambda self: self._header().count, doc="hmap.count")
+    B = property(lambda self: self._header().B, doc="log2 of the number of buckets")
+    flags = property(lambda self: self._header().flags, doc="hmap.flags (1 iterator, 2 oldIterator, 8 sameSizeGrow)")
+    noverflow = property(lambda self: self._header().noverflow, doc="approximate overflow bucket count")
+    nevacuate = property(lambda self: self._header().nevacuate, doc="evacuation progress")
+    growing = property(lambda self: bool(self._header().growing))
+    same_size_grow = property(lambda self: bool(self._header().same_size_grow))
+    clear_seq = property(lambda self: self._header().clear_seq, doc="hmap.clearSeq (1.24-noswiss; else 0)")
+    extra_allocated = property(lambda self: bool(self._header().extra_allocated))
+
+    @property
+    def next_overflow(self) -> Optional[int]:
+        """Array index of the next preallocated overflow bucket, or None."""
+        n = self._header().next_overflow
+        return None if n < 0 else n
+
+    @property
+    def hash0(self) -> int:
+        return self._header().hash0
+
+    @hash0.setter
+    def hash0(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("hash0 must be an int")
+        if not 0 <= value < 1 << 32:
+            raise ValueError("hash0 must be in [0, 2**32)")
+        rc = lib.pm_set_hash0(self._ptr, value)
+        if rc:
+            _raise(rc, self._rt)
+
+    def overflow_slices(self) -> dict[str, Optional[tuple[int, int]]]:
+        """(len, cap) of extra.overflow and extra.oldoverflow, or None when absent."""
+        h = self._header()
+        return {
+            "overflow": None if h.overflow_len < 0 else (h.overflow_len, h.overflow_cap),
+            "oldoverflow": None if h.oldoverflow_len < 0 else (h.oldoverflow_len, h.oldoverflow_cap),
+        }
+
+    def _chains(self, old: int) -> Optional[list[list[Bucket]]]:
+        t = self._t
+        origin = ffi.new("int *")
+        aidx = ffi.new("int64_t *")
+        kdec, edec = t._k.decode, t._e.decode
+        ks, es = t.key_slot_size, t.elem_slot_size
+        chains: list[list[Bucket]] = []
+        i = 0
+        while True:
+            n = lib.pm_chain_len(self._ptr, old, i)
+            if n < 0:
+                break
+            chain = []
+            for pos in range(n):
+                b = lib.pm_chain_bucket(self._ptr, old, i, pos, origin, aidx)
+                keys, elems = [], []
+                for s in range(8):
+                    kp = b + 8 + s * ks
+                    ep = b + 8 + 8 * ks + s * es
+                    keys.append(_decode_slot(kp, t.indirect_key, kdec))
+                    elems.append(_decode_slot(ep, t.indirect_elem, edec))
+                chain.append(Bucket(bytes(ffi.buffer(b, 8)), tuple(keys), tuple(elems),
+                                    _ORIGINS[origin[0]], None if aidx[0] < 0 else aidx[0]))
+            chains.append(chain)
+            i += 1
+        if i == 0:
+            return None
+        return chains
+
+    def buckets(self) -> list[list[Bucket]]:
+        """One chain per bucket index (array bucket first, then overflow buckets); [] while unallocated."""
+        return self._chains(0) or []
+
+    def oldbuckets(self) -> Optional[list[list[Bucket]]]:
+        """The same over the old array while growing, else None."""
+        return self._chains(1)
+
+    def check(self) -> None:
+        """Run the consistency checker; raises InvariantError."""
+        rc = lib.pm_map_check(self._ptr)
+        if rc:
+            raise InvariantError(ffi.string(lib.pm_last_error()).decode())
+
+    def memory(self) -> MapMemory:
+        m = ffi.new("pm_memory *")
+        lib.pm_map_memory(self._ptr, m)
+        return MapMemory(m.hmap, m.extra, m.buckets, m.oldbuckets, m.overflow, m.overflow_slice,
+                         m.indirect, m.pointees, m.total, m.allocated)
+
+    def __repr__(self) -> str:
+        h = self._header()
+        return f"<pymap.GoMap map[{self._t.key}]{self._t.elem} go={self._rt.go} len={h.count} B={h.B}>"
+
+
+def _decode_slot(p: Any, indirect: bool, dec: Decoder) -> Any:
+    if indirect:
+        q = lib.pm_deref(p)
+        return None if q == ffi.NULL else dec(q)
+    return dec(p)
+
+
+class MapIterator:
+    """A one-shot Go range loop over a GoMap (mapiterinit, then mapiternext per step).
+
+    Creating it is mapiterinit: on an empty map nothing is drawn or allocated;
+    otherwise it draws the start (unless start_bucket and offset are given) and
+    advances to the first entry.
+    """
+
+    __slots__ = ("_m", "_it", "_mode", "_first", "start_bucket", "offset")
+
+    def __init__(self, m: GoMap, mode: str = "items", start_bucket: Optional[int] = None,
+                 offset: Optional[int] = None) -> None:
+        if (start_bucket is None) != (offset is None):
+            raise ValueError("give both start_bucket and offset, or neither")
+        sb = -1
+        off = 0
+        if start_bucket is not None:
+            if isinstance(start_bucket, bool) or isinstance(offset, bool):
+                raise TypeError("start_bucket and offset must be ints")
+            sb, off = operator.index(start_bucket), operator.index(offset)  # type: ignore[arg-type]
+            nb = 1 << m.B
+            if not 0 <= sb < nb:
+                raise ValueError(f"start_bucket must be in [0, {nb})")
+            if not 0 <= off < 8:
+                raise ValueError("offset must be in [0, 8)")
+        out = ffi.new("pm_iter **")
+        rc = lib.pm_iter_new(m._ptr, sb, off, out)
+        if rc:
+            _raise(rc, m._rt, "iter")
+        self._m = m
+        self._it = ffi.gc(out[0], lib.pm_iter_free)
+        self._mode = mode
+        self._first = True
+        sbp = ffi.new("uint64_t *")
+        offp = ffi.new("int *")
+        lib.pm_iter_start(self._it, sbp, offp)
+        self.start_bucket: Optional[int] = sbp[0] if len(m) or start_bucket is not None else None
+        self.offset: Optional[int] = offp[0] if self.start_bucket is not None else None
+
+    def __iter__(self) -> "MapIterator":
+        return self
+
+    def __next__(self) -> Any:
+        if not self._first:
+            rc = lib.pm_iter_next(self._it)
+            if rc:
+                _raise(rc, self._m._rt, "iter")
+        self._first = False
+        kp = ffi.new("const uint8_t **")
+        ep = ffi.new("const uint8_t **")
+        if not lib.pm_iter_current(self._it, kp, ep):
+            raise StopIteration
+        t = self._m._t
+        if self._mode == "keys":
+            return t._k.decode(kp[0])
+        if self._mode == "values":
+            return t._e.decode(ep[0])
+        return t._k.decode(kp[0]), t._e.decode(ep[0])

@@ -1,0 +1,199 @@
+"""Go type spellings and the codecs between Python values and Go memory images.
+
+A key or elem crosses into the C core as the bytes Go would hold in memory
+(little-endian, ``sizeof(T)`` bytes), except strings, which cross as their
+contents.  Each kind has one encoder (Python value -> image, raising
+TypeError/OverflowError/ValueError naming what was expected) and one
+decoder (image -> Python value).
+"""
+from __future__ import annotations
+
+import operator
+import re
+import struct
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ._native import ffi, lib
+
+Encoder = Callable[[Any], bytes]
+Decoder = Callable[[Any], Any]  # takes a cdata uint8_t* to the image
+
+_INT_ALIASES = {"int": "int64", "uint": "uint64", "uintptr": "uint64", "byte": "uint8", "rune": "int32"}
+_BYTES_RE = re.compile(r"^\[(\d+)\]byte$")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One Go type as pymap models it: spelling, kind code, size and codecs."""
+
+    spelling: str
+    code: int
+    size: int
+    encode: Encoder
+    decode: Decoder
+
+
+def _int_codec(name: str, size: int, signed: bool) -> tuple[Encoder, Decoder]:
+    code = {1: "b", 2: "h", 4: "i", 8: "q"}[size]
+    fmt = struct.Struct("<" + (code if signed else code.upper()))
+    lo, hi = (-(1 << (8 * size - 1)), (1 << (8 * size - 1)) - 1) if signed else (0, (1 << (8 * size)) - 1)
+    pack, unpack = fmt.pack, fmt.unpack
+
+    def encode(v: Any) -> bytes:
+        if type(v) is not int:
+            if isinstance(v, bool) or not hasattr(type(v), "__index__"):
+                raise TypeError(f"{name} value must be an int, not {type(v).__name__}")
+            v = operator.index(v)
+        if not lo <= v <= hi:
+            raise OverflowError(f"{v} is out of range for {name} [{lo}, {hi}]")
+        return pack(v)
+
+    def decode(p: Any) -> int:
+        return unpack(ffi.buffer(p, size))[0]
+
+    return encode, decode
+
+
+def _float_codec(name: str, size: int) -> tuple[Encoder, Decoder]:
+    fmt = struct.Struct("<f" if size == 4 else "<d")
+    pack, unpack = fmt.pack, fmt.unpack
+
+    def encode(v: Any) -> bytes:
+        if type(v) is not float and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise TypeError(f"{name} value must be a float or int, not {type(v).__name__}")
+        try:
+            return pack(v)
+        except OverflowError:
+            raise OverflowError(f"{v!r} is out of range for {name}") from None
+
+    def decode(p: Any) -> float:
+        return unpack(ffi.buffer(p, size))[0]
+
+    return encode, decode
+
+
+def _complex_codec(name: str, size: int) -> tuple[Encoder, Decoder]:
+    fmt = struct.Struct("<ff" if size == 8 else "<dd")
+    pack, unpack = fmt.pack, fmt.unpack
+
+    def encode(v: Any) -> bytes:
+        if isinstance(v, bool) or not isinstance(v, (complex, float, int)):
+            raise TypeError(f"{name} value must be a complex, float or int, not {type(v).__name__}")
+        c = complex(v)
+        try:
+            return pack(c.real, c.imag)
+        except OverflowError:
+            raise OverflowError(f"{v!r} is out of range for {name}") from None
+
+    def decode(p: Any) -> complex:
+        re_, im = unpack(ffi.buffer(p, size))
+        return complex(re_, im)
+
+    return encode, decode
+
+
+def _encode_bool(v: Any) -> bytes:
+    if type(v) is not bool:
+        raise TypeError(f"bool value must be a bool, not {type(v).__name__}")
+    return b"\x01" if v else b"\x00"
+
+
+def _decode_bool(p: Any) -> bool:
+    return p[0] != 0
+
+
+def _encode_string(v: Any) -> bytes:
+    if type(v) is str:
+        return v.encode("utf-8")
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError(f"string value must be a str or bytes, not {type(v).__name__}")
+
+
+_len = ffi.new("uint64_t *")
+
+
+def _decode_string(p: Any) -> str:
+    data = lib.pm_string_data(p, _len)
+    n = _len[0]
+    raw = ffi.buffer(data, n)[:] if n and data != ffi.NULL else b""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def _bytes_codec(n: int) -> tuple[Encoder, Decoder]:
+    name = f"[{n}]byte"
+
+    def encode(v: Any) -> bytes:
+        if not isinstance(v, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{name} value must be bytes of length {n}, not {type(v).__name__}")
+        b = bytes(v)
+        if len(b) != n:
+            raise ValueError(f"{name} value must be exactly {n} bytes, got {len(b)}")
+        return b
+
+    def decode(p: Any) -> bytes:
+        return ffi.buffer(p, n)[:] if n else b""
+
+    return encode, decode
+
+
+def _encode_empty(v: Any) -> bytes:
+    if v is not None:
+        raise TypeError(f"struct{{}} value must be None, not {type(v).__name__}")
+    return b""
+
+
+def _encode_pointer(v: Any) -> bytes:
+    if isinstance(v, bool) or not hasattr(type(v), "__index__"):
+        raise TypeError(f"pointer value must be an int address, not {type(v).__name__}")
+    v = operator.index(v)
+    if not 0 <= v < 1 << 64:
+        raise OverflowError(f"pointer address {v} is out of range [0, 2**64)")
+    return v.to_bytes(8, "little")
+
+
+def _decode_pointer(p: Any) -> int:
+    return int.from_bytes(ffi.buffer(p, 8), "little")
+
+
+def parse_kind(spelling: str) -> Kind:
+    """Return the Kind for a Go type spelling, or raise ValueError."""
+    if not isinstance(spelling, str):
+        raise TypeError(f"a Go type spelling must be a str, not {type(spelling).__name__}")
+    s = spelling.strip()
+    s = _INT_ALIASES.get(s, s)
+    m = re.fullmatch(r"(u?)int(8|16|32|64)", s)
+    if m:
+        size = int(m.group(2)) // 8
+        enc, dec = _int_codec(s, size, signed=not m.group(1))
+        return Kind(spelling, lib.PM_KIND_UINT if m.group(1) else lib.PM_KIND_INT, size, enc, dec)
+    if s == "bool":
+        return Kind(spelling, lib.PM_KIND_BOOL, 1, _encode_bool, _decode_bool)
+    if s in ("float32", "float64"):
+        size = int(s[5:]) // 8
+        enc, dec = _float_codec(s, size)
+        return Kind(spelling, lib.PM_KIND_FLOAT, size, enc, dec)
+    if s in ("complex64", "complex128"):
+        size = int(s[7:]) // 8
+        enc, dec = _complex_codec(s, size)
+        return Kind(spelling, lib.PM_KIND_COMPLEX, size, enc, dec)
+    if s == "string":
+        return Kind(spelling, lib.PM_KIND_STRING, 16, _encode_string, _decode_string)
+    if s in ("pointer", "unsafe.Pointer"):
+        return Kind(spelling, lib.PM_KIND_POINTER, 8, _encode_pointer, _decode_pointer)
+    if s.replace(" ", "") == "struct{}":
+        return Kind(spelling, lib.PM_KIND_EMPTY, 0, _encode_empty, lambda p: None)
+    m = _BYTES_RE.fullmatch(s.replace(" ", ""))
+    if m:
+        n = int(m.group(1))
+        if n > 1 << 24:
+            raise ValueError(f"{spelling!r}: arrays over 2**24 bytes are not modelled")
+        enc, dec = _bytes_codec(n)
+        return Kind(spelling, lib.PM_KIND_BYTES, n, enc, dec)
+    if s in ("any", "interface{}", "error") or s.startswith("interface"):
+        raise ValueError(f"{spelling!r}: interface types are not modelled by pymap")
+    raise ValueError(
+        f"unknown Go type spelling {spelling!r}; expected bool, int8..int64, uint8..uint64, int, uint, "
+        "uintptr, byte, rune, float32, float64, complex64, complex128, string, pointer, [N]byte or struct{}"
+    )

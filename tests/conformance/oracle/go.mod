@@ -1,0 +1,3 @@
+module pymaporacle
+
+go 1.19
