@@ -98,6 +98,7 @@ pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
 void pm_runtime_free(pm_runtime *rt) { free(rt); }
 void pm_runtime_hashkey(const pm_runtime *rt, uint64_t *out4) { memcpy(out4, rt->hashkey, 32); }
 uint64_t pm_runtime_max_alloc(const pm_runtime *rt) { return rt->max_alloc; }
+const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt) { return rt->draw_elem; }
 void pm_runtime_set_max_alloc(pm_runtime *rt, uint64_t m) { rt->max_alloc = m; }
 
 /* ---- map types ---- */
@@ -532,7 +533,10 @@ static int evacuate(pm_hmap *h, uint64_t oldbucket)
                 unsigned char *k2 = slot_key(t, k);
                 unsigned useY = 0;
                 if (!(h->flags & sameSizeGrow)) {
+                    if (!(t->flags & TF_REFLEXIVEKEY))
+                        h->rt->draw_elem = (t->flags & TF_INDIRECTELEM) ? deref(e) : e;
                     uint64_t hash = hash_key(h, k2);
+                    h->rt->draw_elem = NULL;
                     if ((h->flags & iteratorFlag) && key_is_nan(t, k2)) {
                         /* NaN keys can't be found again: pick X/Y from the
                          * old tophash so iterators can predict it. */

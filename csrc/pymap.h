@@ -130,6 +130,7 @@ struct pm_runtime {
     pm_randfn randfn;
     void *randctx;
     int rand_failed;        /* set when the callback reported an error */
+    const uint8_t *draw_elem; /* elem of the entry evacuate is rehashing (for replaying NaN draws) */
     uint64_t max_alloc;
 };
 

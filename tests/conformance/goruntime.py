@@ -28,6 +28,8 @@ with exactly one line):
 * ``{"kind": "memory", "key", "elem", "n", "hint"}`` ->
   ``{"kind": "memory", "total_alloc", "heap_alloc", "range_alloc", "B", "count"}``;
 * ``{"kind": "pairs"}`` -> ``{"kind": "pairs", "pairs": ["K|E", ...]}``;
+* test hooks: ``{"kind": "panic"}`` (recovered -> error line) and
+  ``{"kind": "crash"}`` (unrecoverable panic: the process dies);
 * any failure -> ``{"kind": "error", "error": "..."}`` (the process goes on).
 """
 
@@ -267,7 +269,7 @@ def _go_env(go: Path, version: str | None) -> dict[str, str]:
         GOCACHE=str(root / "gocache"),
         GOPATH=str(root / "gopath"),
         GOMODCACHE=str(root / "gopath" / "pkg" / "mod"),
-        GOFLAGS="-mod=mod",
+        GOFLAGS="",
         GOPROXY="off",
         GOWORK="off",
         GO111MODULE="on",
@@ -387,6 +389,7 @@ class Oracle:
         self._proc = subprocess.Popen(
             [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, env=env,
+            start_new_session=True,  # own process group: _kill reaps it whole
         )
         self.generation += 1
         self._lines = queue.Queue()
@@ -417,6 +420,14 @@ class Oracle:
             raise self._fail(f"bad oracle header: {self.header!r}")
         return self
 
+    @staticmethod
+    def _kill(proc: subprocess.Popen[bytes]) -> None:
+        """Kill the process group started for this oracle (by its id)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, 9)
+        with contextlib.suppress(Exception):
+            proc.kill()
+
     def _cleanup(self) -> None:
         proc = self._proc
         self._proc = None
@@ -428,10 +439,10 @@ class Oracle:
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            self._kill(proc)
             proc.wait()
         for t in self._threads:
-            t.join(timeout=5)
+            t.join(timeout=2)
         for f in (proc.stdout, proc.stderr):
             with contextlib.suppress(Exception):
                 if f:
@@ -459,12 +470,12 @@ class Oracle:
         rc = None
         if proc is not None:
             if proc.poll() is None:
-                proc.kill()
+                self._kill(proc)
             with contextlib.suppress(Exception):
                 proc.wait(timeout=10)
             rc = proc.returncode
             for t in self._threads:
-                t.join(timeout=5)
+                t.join(timeout=2)
         err = self.stderr_text()
         self._cleanup()
         msg = f"Go {self.version} oracle: {what} (exit status {rc})"

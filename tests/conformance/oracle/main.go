@@ -61,6 +61,12 @@ func handle(line []byte, buf []byte) (out []byte) {
 		buf = append(buf, `{"kind":"pairs","pairs":`...)
 		buf = append(buf, b...)
 		buf = append(buf, '}')
+	case "panic": // test hook: a recovered panic becomes an error line
+		panic("oracle panic requested")
+	case "crash": // test hook: an unrecoverable panic kills the process
+		done := make(chan struct{})
+		go func() { panic("oracle crash requested") }()
+		<-done
 	default:
 		err = fmt.Errorf("unknown request kind %q", req.Kind)
 	}
@@ -77,9 +83,19 @@ func checkLayout() error {
 	return nil
 }
 
+func init() {
+	// No heap-profile sampling: keeps allocation accounting deterministic.
+	runtime.MemProfileRate = 0
+}
+
 func main() {
 	registerPairs()
 	probeElemSize()
+	// Warm up: the first measurements of a process see a few runtime
+	// allocations (goroutine and allgs growth) in their windows.
+	for i := 0; i < 3; i++ {
+		pairs["int64|int64"].memory(8, 53, nil)
+	}
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	r := bufio.NewReaderSize(os.Stdin, 1<<20)
 
