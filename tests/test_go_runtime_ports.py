@@ -1165,3 +1165,191 @@ def test_nan_hash_uses_draw(go):
         h = (FC1 * (FC0 ^ h0 ^ r)) & M64
         vals = [b.elems[s] for b in chains[h & 7] for s in range(8) if b.tophash[s] == tophash_of(h)]
         assert i in vals, (i, hex(h))
+
+
+# ---------------------------------------------------------------------------
+# evacuate (§5.5): the NaN X/Y rule and the clearing of pointerful old buckets
+
+
+H0 = 4  # hash0 for the evacuation tests: every NaN hash is H = c1*(c0^4)
+
+
+def _nan_map(go, elem, pointerful):
+    r = pymap.Runtime(go=go, rand=lambda p: H0 if p == "hash0" else 0)
+    m = r.make_map(pymap.MapType("float64", elem), hint=14)
+    assert m.B == 2 and m.hash0 == H0
+    n = max_count(go, 2)
+    val = (lambda i: str(i)) if pointerful else (lambda i: i)
+    for i in range(n):
+        m[NAN] = val(i)
+    return r, m, n, val
+
+
+def _key_in_old_bucket(go, hk, b, lo=1):
+    return next(float(x) for x in range(lo, lo + 1000) if go_hash(go, hk, "float64", float(x), H0) & 3 == b)
+
+
+@pytest.mark.parametrize("elem,pointerful", [("int64", False), ("string", True)])
+@pytest.mark.parametrize("with_iter", [False, True])
+def test_evacuate_nan_rule(go, elem, pointerful, with_iter):
+    """hash0 = 4 and every NaN draw 0: all NaNs share H = c1*(c0^4), old
+    bucket H & 3 = 3.  Evacuated without an iterator they follow the fresh
+    hash (new bucket H & 7 = 3); with the iterator flag set (an iterator
+    started mid-grow) they follow tophash & 1 (new bucket 3 + 4 = 7)."""
+    H = (FC1 * (FC0 ^ H0)) & M64
+    assert H & 7 == 3 and tophash_of(H) & 1 == 1
+    r, m, n, val = _nan_map(go, elem, pointerful)
+    assert [len(c) for c in m.buckets()] == [1, 1, 1, -(-n // 8)]
+    hk = r.hashkey
+    m[_key_in_old_bucket(go, hk, 0)] = val(99)  # hashGrow; growWork evacuates old 0 and 1
+    assert m.growing and m.B == 3 and m.nevacuate == 2
+    assert m.oldbuckets()[3][0].tophash[0] >= 5, "the NaN chain is not evacuated yet"
+    if with_iter:
+        it = m.items()
+        assert m.flags & 1
+    assert m.delete(_key_in_old_bucket(go, hk, 3, lo=1000)) is False  # growWork evacuates old 3
+    finish_growth(m, -12345.5)
+    want_idx = 7 if with_iter else 3
+    chain = m.buckets()[want_idx]
+    nans = [(b.tophash[s], b.elems[s]) for b in chain for s in range(8) if b.tophash[s] >= 5 and b.keys[s] != b.keys[s]]
+    assert sorted(v for _, v in nans) == sorted(val(i) for i in range(n))
+    assert {t for t, _ in nans} == {tophash_of(H)}
+    m.check()
+    if with_iter:
+        got = sorted(v for _, v in it)
+        assert got == sorted([val(i) for i in range(n)] + [val(99)])
+
+
+@pytest.mark.parametrize("elem,pointerful", [("int64", False), ("string", True)])
+@pytest.mark.parametrize("with_iter", [False, True])
+def test_evacuated_old_bucket_contents(go, elem, pointerful, with_iter):
+    """A pointerful old bucket is cleared after evacuation (keys, elems and
+    its overflow pointer: the old overflow chain becomes unreachable), unless
+    an iterator started before the grow (oldIterator); pointer-free old
+    buckets are never cleared."""
+    r, m, n, val = _nan_map(go, elem, pointerful)
+    bs = m.type.bucket_size if hasattr(m, "type") else pymap.MapType("float64", elem).bucket_size
+    if with_iter:
+        it = m.items()  # before the grow: hashGrow turns the flag into oldIterator
+    nchain = -(-n // 8)
+    assert m.memory().overflow == (nchain - 1) * bs
+    m[_key_in_old_bucket(go, r.hashkey, 3)] = val(99)  # the NaN chain is evacuated now
+    assert m.growing
+    chain = m.oldbuckets()[3]
+    assert all(2 <= x <= 4 for b in chain for x in b.tophash), "evacuation marks every slot"
+    if pointerful and not with_iter:
+        assert len(chain) == 1, "clearing the head bucket unlinks the old overflow chain"
+        assert chain[0].keys == (0.0,) * 8 and chain[0].elems == ("",) * 8
+    else:
+        assert len(chain) == nchain
+        assert all(k != k for k in chain[0].keys), "old keys kept"
+
+    def reachable_overflow():
+        old = m.oldbuckets() or []
+        return bs * (sum(len(c) - 1 for c in m.buckets()) + sum(len(c) - 1 for c in old))
+
+    assert m.memory().overflow == reachable_overflow()
+    m.check()
+    finish_growth(m, -12345.5)
+    assert m.memory().overflow == reachable_overflow()
+
+
+# ---------------------------------------------------------------------------
+# Iteration order during growth (§8.3), recomputed from buckets()/oldbuckets()
+
+
+def _keyof(spelling, i):
+    return f"k{i}" if spelling == "string" else i * 7919
+
+
+def _expected_midgrow(m, go, hk, spelling, sb, off):
+    """mapiternext for an iterator started mid-grow (it.B == h.B), no mutation."""
+    new, old = m.buckets(), m.oldbuckets()
+    nb = len(new)
+    oldmask = len(old) - 1
+    out = []
+    for j in range(nb):
+        bucket = (sb + j) % nb
+        oc = old[bucket & oldmask]
+        if not 1 < oc[0].tophash[0] < 5:
+            chain, check = oc, bucket
+        else:
+            chain, check = new[bucket], None
+        for b in chain:
+            for i in range(8):
+                s = (i + off) & 7
+                t = b.tophash[s]
+                if t <= 1 or t == 4:
+                    continue
+                k = b.keys[s]
+                if check is not None and not m.same_size_grow:
+                    if k != k:
+                        if (check >> (m.B - 1)) != (t & 1):
+                            continue
+                    elif go_hash(go, hk, spelling, k, m.hash0) & (nb - 1) != check:
+                        continue
+                out.append((k, b.elems[s]))
+    return out
+
+
+@pytest.mark.parametrize("spelling", ["int64", "string"])
+def test_iteration_started_mid_grow_order(go, spelling):
+    r = rt(go)
+    m = r.make_map(pymap.MapType(spelling, "int64"))
+    i = 0
+    while not (m.growing and m.B == 6):
+        m[_keyof(spelling, i)] = i
+        i += 1
+    assert m.nevacuate < 32
+    for sb, off in ((0, 0), (5, 3), (33, 7), (63, 1)):
+        got = list(m.items(start_bucket=sb, offset=off))
+        assert got == _expected_midgrow(m, go, r.hashkey, spelling, sb, off)
+        assert len(got) == len(m)
+
+
+def test_iteration_started_mid_grow_nan_order(go):
+    r = pymap.Runtime(go=go, rand=lambda p: H0 if p == "hash0" else 0)
+    m = r.make_map(pymap.MapType("float64", "int64"), hint=14)
+    for i in range(max_count(go, 2)):
+        m[NAN if i % 3 else float(i)] = i
+    k = _key_in_old_bucket(go, r.hashkey, 0, lo=5000)
+    m[k] = -1
+    assert m.growing and m.B == 3 and m.oldbuckets()[3][0].tophash[0] >= 5
+    for sb in range(8):
+        got = list(m.items(start_bucket=sb, offset=sb % 8))
+        want = _expected_midgrow(m, go, r.hashkey, "float64", sb, sb % 8)
+        assert [(repr(a), b) for a, b in got] == [(repr(a), b) for a, b in want]
+
+
+@pytest.mark.parametrize("spelling", ["int64", "string"])
+def test_iteration_across_a_grow_order(go, spelling):
+    """An iterator started before a grow keeps walking its snapshot; evacuated
+    slots are looked up again in the live map (deleted keys are skipped)."""
+    r = rt(go)
+    m = r.make_map(pymap.MapType(spelling, "int64"))
+    n = max_count(go, 4)
+    for i in range(n):
+        m[_keyof(spelling, i)] = i
+    assert m.B == 4 and not m.growing
+    snap = m.buckets()
+    sb, off = 9, 5
+    order = []
+    for j in range(16):
+        for b in snap[(sb + j) % 16]:
+            for i in range(8):
+                s = (i + off) & 7
+                if b.tophash[s] >= 5:
+                    order.append(b.keys[s])
+    it = m.items(start_bucket=sb, offset=off)
+    first = next(it)
+    assert first[0] == order[0]
+    for i in range(n, n + 40):  # the first insert grows; new keys go to the new array
+        m[_keyof(spelling, i)] = i
+    for i in range(0, n, 5):
+        m.delete(_keyof(spelling, i))
+    for i in range(1, n, 7):
+        if _keyof(spelling, i) in m:
+            m[_keyof(spelling, i)] = -i
+    assert m.B == 5
+    want = [first] + [(k, m[k]) for k in order[1:] if k in m]
+    assert [first] + list(it) == want

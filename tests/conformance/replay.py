@@ -303,9 +303,15 @@ def _exec(m: pymap.GoMap, op: dict, res: Any, rnd: ReplayRand, key: str, elem: s
         v, ok = m.lookup(to_model(key, op["k"]))
         return {"found": ok, "v": to_json(elem, v)}
     if name == "clear":
+        # Go 1.19's range-delete loop (non-reflexive keys) reports the start it
+        # drew; it is replayed as the "iter" draw and echoed back.
+        if res and res.get("start") is not None:
+            rnd.ctx.iter_r = res["start"] | (res["offset"] << m.B)  # type: ignore[union-attr]
         m.clear()
-        return None
+        return res if res and res.get("start") is not None else None
     if name == "iter":
+        if op.get("stop") == 0:   # reflect.MapIter never called Next: no mapiterinit
+            return {"start": None, "offset": None, "seq": [], "results": {}}
         if res is None or res.get("start") is None:
             it = m.items()
         else:
@@ -318,9 +324,10 @@ def _exec(m: pymap.GoMap, op: dict, res: Any, rnd: ReplayRand, key: str, elem: s
             out["seq"].append([to_json(key, k), to_json(elem, v)])
             if n in during:
                 rs = []
-                for sub in during[n]:
+                go_rs = ((res or {}).get("results") or {}).get(str(n)) or []
+                for j, sub in enumerate(during[n]):
                     rnd.ctx.own_elem = _own_nan_elem(key, sub)  # type: ignore[union-attr]
-                    rs.append(_exec(m, sub, None, rnd, key, elem))
+                    rs.append(_exec(m, sub, go_rs[j] if j < len(go_rs) else None, rnd, key, elem))
                 out["results"][str(n)] = rs
             n += 1
             if stop is not None and n >= stop:

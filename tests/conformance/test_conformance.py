@@ -115,7 +115,8 @@ def test_memory(oracle):
     for key, elem, n, hint in MEMORY_CASES:
         got = o.memory(key, elem, n, hint)
         count = got["count"]
-        rt = pymap.Runtime(go=version, seed=7)
+        # Same hashkey and hash0 as the measured Go map: same collisions.
+        rt = pymap.Runtime(go=version, hashkey=o.hashkey, rand=lambda purpose, h0=got["hash0"]: h0)
         m = rt.make_map(pymap.MapType(replay.model_spelling(key), replay.model_spelling(elem)), hint)
         zero = m.lookup(_fill_keys(key, 1)[0])[0] if count else None
         for k in _fill_keys(key, count):

@@ -528,7 +528,7 @@ def test_memory_fill_and_caps(oracle):
     assert oracle.memory("bool", "int64", 10, 0)["count"] == 2
     assert oracle.memory("struct{}", "int64", 10, 0)["count"] == 1
     got = oracle.memory("int", "int", 3000, 0)
-    assert got["count"] == 3000 and got["B"] == (9 if oracle.version == "1.21" else 9)
+    assert got["count"] == 3000 and got["B"] == 9
     assert got["total_alloc"] > got["heap_alloc"] > 0  # old arrays became garbage
 
 

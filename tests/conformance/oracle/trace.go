@@ -381,6 +381,10 @@ func (p *pair[K, E]) memory(n int, hint int64, buf []byte) ([]byte, error) {
 	buf = strconv.AppendUint(buf, uint64(*(*uint8)(unsafe.Add(h, hmapB))), 10)
 	buf = append(buf, `,"count":`...)
 	buf = strconv.AppendInt(buf, int64(len(m)), 10)
+	// hash0 (never reseeded while filling) lets a model reproduce which
+	// chains collide, and so the overflow buckets the fill allocated.
+	buf = append(buf, `,"hash0":`...)
+	buf = strconv.AppendUint(buf, uint64(*(*uint32)(unsafe.Add(h, hmapHash0))), 10)
 	buf = append(buf, '}')
 	return buf, nil
 }
