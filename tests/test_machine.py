@@ -40,7 +40,7 @@ KINDS = {
 }
 
 MACHINE_SETTINGS = settings(
-    max_examples=20,
+    max_examples=15,
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=list(HealthCheck),

@@ -127,12 +127,12 @@ def _tophash(h: int) -> int:
     return top + 5 if top < 5 else top
 
 
-def nan_draw_for(chain: int, top: int, B: int, hash0: int, bits: int) -> int:
-    """An R for which c1 * (c0 ^ hash0 ^ R) lands in `chain` with tophash `top`."""
+def nan_draw_for(chain: int, top: Optional[int], B: int, hash0: int, bits: int) -> int:
+    """An R for which c1 * (c0 ^ hash0 ^ R) lands in `chain` (low B bits) with
+    tophash `top` (None: any tophash)."""
     mask = (1 << B) - 1
     if bits == 64:
-        tb = top if top >= 5 else top  # tophash(top << 56) == top for top >= 5
-        H = (tb << 56) | (chain & mask)
+        H = ((top if top is not None else 0x80) << 56) | (chain & mask)  # tophash(t << 56) == t for t >= 5
         return ((H * C1_INV) & M64) ^ C0 ^ hash0
     # 32-bit draws: R < 2^32.  Fix the low B bits of x = c0 ^ hash0 ^ R so the
     # bucket matches, then search the free high bits of R for the tophash.
@@ -141,7 +141,7 @@ def nan_draw_for(chain: int, top: int, B: int, hash0: int, bits: int) -> int:
     for hi in range(1 << min(32 - B, 24)):
         R = ((hi << B) | ((want_low ^ base) & mask)) & 0xFFFFFFFF
         H = (C1 * (base ^ R)) & M64
-        if (H & mask) == (chain & mask) and _tophash(H) == top:
+        if (H & mask) == (chain & mask) and (top is None or _tophash(H) == top):
             return R
     raise AssertionError(f"no 32-bit NaN draw reaches chain {chain} with tophash {top}")
 
@@ -152,6 +152,8 @@ class OpContext:
     before: Optional[dict]      # the model's header before it
     own_elem: Any = None        # elem of a NaN assign
     iter_r: Optional[int] = None
+    nested_hash0: Optional[int] = None  # hash0 after the nested op being run
+    nan_target: Optional[int] = None    # old bucket a NaN delete's growWork must evacuate
 
 
 class ReplayRand:
@@ -179,7 +181,7 @@ class ReplayRand:
         ctx = self.ctx
         assert ctx is not None
         if purpose == "hash0":
-            return ctx.after["hash0"]
+            return ctx.after["hash0"] if ctx.nested_hash0 is None else ctx.nested_hash0
         if purpose == "iter":
             return ctx.iter_r if ctx.iter_r is not None else 0
         if purpose == "noverflow":
@@ -198,8 +200,13 @@ class ReplayRand:
             target = to_json(self.elem, self.m.type._e.decode(p))
         elif self.ctx.own_elem is not None:
             target = self.ctx.own_elem
+        elif self.ctx.nan_target is not None:
+            # A NaN delete during a grow: its random hash picks the old bucket
+            # growWork evacuates.  Aim at the one Go evacuated.
+            B = self.m.B
+            return nan_draw_for(self.ctx.nan_target, None, B, self.m.hash0, self.bits)
         else:
-            return 0  # a lookup or delete of a NaN: the draw changes nothing
+            return 0  # a lookup of a NaN: the draw changes nothing
         after = self.ctx.after
         for j, chain in enumerate(after["buckets"] or []):
             for b in chain:
@@ -288,7 +295,31 @@ def _run_op(m: pymap.GoMap, op: dict, rec: dict, rnd: ReplayRand, key: str, elem
     if name == "clear" and res and res.get("start") is not None:
         iter_r = res["start"] | (res["offset"] << m.B)
     rnd.begin(rec["state"], before, _own_nan_elem(key, op), iter_r)
+    if name == "delete" and _is_nan_json(key, op["k"]) and m.growing:
+        rnd.ctx.nan_target = _evacuated_target(m, rec["state"])  # type: ignore[union-attr]
     return _exec(m, op, res, rnd, key, elem)
+
+
+def _evacuated_target(m: pymap.GoMap, after: dict) -> int:
+    """The old bucket growWork(hash) evacuated in Go, given the states around it.
+
+    growWork evacuates hash & oldmask, then nevacuate; a newly evacuated
+    bucket other than the model's nevacuate was the hash's (evacuation order
+    does not change the result, so any consistent pick works)."""
+    def evac(th: str) -> bool:
+        return 2 <= int(th[:2], 16) <= 4
+    before = {i for i, ch in enumerate(m.oldbuckets() or []) if evac(ch[0].tophash.hex())}
+    go_after = {i for i, ch in enumerate(after.get("oldbuckets") or []) if evac(ch[0]["th"])}
+    nv = m.nevacuate
+    if after.get("oldbuckets") is None:
+        # the grow finished in this op: every old bucket got evacuated
+        go_after = set(range(len(m.oldbuckets() or [])))
+    newly = sorted(go_after - before - {nv})
+    if newly:
+        return newly[0]
+    # Only nevacuate's bucket moved: the hash hit a bucket evacuated earlier
+    # (a no-op), unless there is none.
+    return min(before) if before else nv
 
 
 def _exec(m: pymap.GoMap, op: dict, res: Any, rnd: ReplayRand, key: str, elem: str) -> Any:
@@ -316,7 +347,8 @@ def _exec(m: pymap.GoMap, op: dict, res: Any, rnd: ReplayRand, key: str, elem: s
             it = m.items()
         else:
             it = m.items(start_bucket=res["start"], offset=res["offset"])
-        out: dict = {"start": it.start_bucket, "offset": it.offset, "seq": [], "results": {}}
+        out: dict = {"start": it.start_bucket, "offset": it.offset, "seq": [], "results": {}, "hash0s": {}}
+        go_h0s = (res or {}).get("hash0s") or {}
         during = {int(k): v for k, v in (op.get("during") or {}).items()}
         stop = op.get("stop")
         n = 0
@@ -325,9 +357,15 @@ def _exec(m: pymap.GoMap, op: dict, res: Any, rnd: ReplayRand, key: str, elem: s
             if n in during:
                 rs = []
                 go_rs = ((res or {}).get("results") or {}).get(str(n)) or []
+                h0s = go_h0s.get(str(n)) or []
+                ctx = rnd.ctx
+                assert ctx is not None
                 for j, sub in enumerate(during[n]):
-                    rnd.ctx.own_elem = _own_nan_elem(key, sub)  # type: ignore[union-attr]
+                    ctx.own_elem = _own_nan_elem(key, sub)
+                    ctx.nested_hash0 = h0s[j] if j < len(h0s) else None
                     rs.append(_exec(m, sub, go_rs[j] if j < len(go_rs) else None, rnd, key, elem))
+                    out["hash0s"].setdefault(str(n), []).append(m.hash0)
+                ctx.nested_hash0 = None
                 out["results"][str(n)] = rs
             n += 1
             if stop is not None and n >= stop:

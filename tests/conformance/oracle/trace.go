@@ -259,9 +259,12 @@ func (p *pair[K, E]) iter(m map[K]E, o *op[K, E], buf []byte) []byte {
 	h := hmapOf(m)
 	it := reflect.ValueOf(m).MapRange()
 	var st *iterStart
-	var seq, res []byte
+	var seq, res, h0s []byte
 	seq = append(seq, '[')
 	res = append(res, '{')
+	// hash0 after every nested op: a clear or a delete to empty reseeds it,
+	// and later nested inserts are placed with the new seed.
+	h0s = append(h0s, '{')
 	next := 0 // index into o.during
 	n := int64(0)
 	for (o.stop < 0 || n < o.stop) && it.Next() {
@@ -288,13 +291,22 @@ func (p *pair[K, E]) iter(m map[K]E, o *op[K, E], buf []byte) []byte {
 			res = append(res, '"')
 			res = strconv.AppendInt(res, n, 10)
 			res = append(res, `":[`...)
+			if len(h0s) > 1 {
+				h0s = append(h0s, ',')
+			}
+			h0s = append(h0s, '"')
+			h0s = strconv.AppendInt(h0s, n, 10)
+			h0s = append(h0s, `":[`...)
 			for j := range o.during[next].ops {
 				if j > 0 {
 					res = append(res, ',')
+					h0s = append(h0s, ',')
 				}
 				res = p.exec(m, &o.during[next].ops[j], res)
+				h0s = strconv.AppendUint(h0s, uint64(*(*uint32)(unsafe.Add(hmapOf(m), hmapHash0))), 10)
 			}
 			res = append(res, ']')
+			h0s = append(h0s, ']')
 		}
 		n++
 	}
@@ -310,6 +322,8 @@ func (p *pair[K, E]) iter(m map[K]E, o *op[K, E], buf []byte) []byte {
 	buf = append(buf, seq...)
 	buf = append(buf, `],"results":`...)
 	buf = append(buf, res...)
+	buf = append(buf, `},"hash0s":`...)
+	buf = append(buf, h0s...)
 	return append(buf, "}}"...)
 }
 
