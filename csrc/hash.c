@@ -22,6 +22,7 @@
  * user's callback.  Which draws are 32-bit is decided by the callers from
  * the version table; the low bits of the 64-bit value are used.
  */
+#include <stdlib.h>
 #include "pymap.h"
 
 static const uint64_t m1 = 0xa0761d6478bd642fULL;
@@ -174,14 +175,31 @@ static uint64_t splitmix64(uint64_t *state)
 
 uint64_t pm_rand(pm_runtime *rt, int purpose)
 {
+    uint64_t v;
+    if (rt->rec_mode == REC_REPLAY)
+        return rt->rec_pos < rt->rec_len ? rt->rec[rt->rec_pos++] : 0;
     if (rt->randfn) {
         int err = 0;
-        uint64_t v = rt->randfn(rt->randctx, purpose, &err);
+        v = rt->randfn(rt->randctx, purpose, &err);
         if (err)
             rt->rand_failed = 1;
-        return v;
+    } else {
+        v = splitmix64(&rt->rng);
     }
-    return splitmix64(&rt->rng);
+    if (rt->rec_mode == REC_RECORD) {
+        if (rt->rec_len == rt->rec_cap) {
+            size_t ncap = rt->rec_cap ? 2 * rt->rec_cap : 64;
+            uint64_t *n = realloc(rt->rec, ncap * sizeof *n);
+            if (!n) {
+                rt->rand_failed = 1;    /* treated as a failed draw: nothing changes */
+                return v;
+            }
+            rt->rec = n;
+            rt->rec_cap = ncap;
+        }
+        rt->rec[rt->rec_len++] = v;
+    }
+    return v;
 }
 
 /* Used by pm_runtime_new for hashkey words: never the user's callback. */

@@ -59,6 +59,21 @@ int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter 
                   (unsigned long long)bucketShift(h->B));
         return PM_EARG;
     }
+    if (start_bucket < 0) {
+        /* The draw comes first here (Go draws after createOverflow; nothing
+         * observes the difference) so a failing rand changes nothing.
+         * 1.19-1.21: fastrand64() only when B > 31 - bucketCntBits. */
+        uint64_t r = pm_rand(h->rt, PM_RAND_ITER);
+        if (h->rt->rand_failed)
+            return PM_ERAND;
+        if (!h->rt->ver->rand64 && h->B <= 31 - bucketCntBits)
+            r = (uint32_t)r;
+        it->startBucket = r & bucketMask(h->B);
+        it->offset = (uint8_t)((r >> h->B) & (bucketCnt - 1));
+    } else {
+        it->startBucket = (uint64_t)start_bucket;
+        it->offset = (uint8_t)offset;
+    }
     it->done = false;
     it->h = h;
     h->refcnt++;
@@ -68,17 +83,6 @@ int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter 
     gc_incref(it->buckets);
     if (!h->t->bucket_ptrs)
         pm_create_overflow(h);
-    if (start_bucket < 0) {
-        /* 1.19-1.21: fastrand64() only when B > 31 - bucketCntBits. */
-        uint64_t r = pm_rand(h->rt, PM_RAND_ITER);
-        if (!h->rt->ver->rand64 && h->B <= 31 - bucketCntBits)
-            r = (uint32_t)r;
-        it->startBucket = r & bucketMask(h->B);
-        it->offset = (uint8_t)((r >> h->B) & (bucketCnt - 1));
-    } else {
-        it->startBucket = (uint64_t)start_bucket;
-        it->offset = (uint8_t)offset;
-    }
     it->bucket = it->startBucket;
     h->flags |= iteratorFlag | oldIterator;
     return pm_iter_next_internal(it);

@@ -95,7 +95,12 @@ pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
     return rt;
 }
 
-void pm_runtime_free(pm_runtime *rt) { free(rt); }
+void pm_runtime_free(pm_runtime *rt)
+{
+    if (rt)
+        free(rt->rec);
+    free(rt);
+}
 void pm_runtime_hashkey(const pm_runtime *rt, uint64_t *out4) { memcpy(out4, rt->hashkey, 32); }
 uint64_t pm_runtime_max_alloc(const pm_runtime *rt) { return rt->max_alloc; }
 const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt) { return rt->draw_elem; }
@@ -859,13 +864,20 @@ static int lock_read(pm_hmap *h)
 
 static void unlock_read(pm_hmap *h) { __atomic_fetch_sub(&h->busy, 1, __ATOMIC_RELEASE); }
 
+/* Did a draw of this operation fail?  (Clears the flag.) */
+static bool rand_failed(pm_hmap *h)
+{
+    if (!h->rt->rand_failed)
+        return false;
+    h->rt->rand_failed = 0;
+    set_error("rand callback failed");
+    return true;
+}
+
 static int finish_write(pm_hmap *h, int rc)
 {
-    if (rc == PM_OK && h->rt->rand_failed) {
-        h->rt->rand_failed = 0;
-        set_error("rand callback failed");
+    if (rand_failed(h) && (rc == PM_OK || rc == PM_ERAND))
         rc = PM_ERAND;
-    }
     if (rc == PM_OK && debug_check && pm_map_check(h) != PM_OK)
         rc = PM_ECHECK;
     unlock_write(h);
@@ -889,13 +901,48 @@ int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out, in
         memcpy(out, e, es);
     else if (es)
         memset(out, 0, es);
-    if (h->rt->rand_failed) {
-        h->rt->rand_failed = 0;
-        set_error("rand callback failed");
+    if (rand_failed(h))
         rc = PM_ERAND;
-    }
     unlock_read(h);
     keybuf_free(&kb);
+    return rc;
+}
+
+/* ---- all-or-nothing operations (see clone.c) ---- */
+
+typedef int (*map_op)(pm_hmap *h, const void *arg);
+
+/* Can this operation draw from the user's rand after its first change?
+ * Evacuating NaN keys draws, and from B = 16 so does counting overflow
+ * buckets (a map at B = 15 may grow to 16 within the operation). */
+static bool may_draw_midop(const pm_hmap *h)
+{
+    return (!(h->t->flags & TF_REFLEXIVEKEY) && h->count > 0) || h->B >= 15;
+}
+
+/* Run op so that a failing rand callback leaves the map untouched: first on
+ * a clone, recording the draws, then on the map, replaying them. */
+static int run_atomic(pm_hmap *h, map_op op, const void *arg)
+{
+    pm_runtime *rt = h->rt;
+    if (!rt->randfn || !may_draw_midop(h))
+        return op(h, arg);
+    pm_hmap *c = pm_map_clone(h);
+    if (!c) {
+        set_error("out of memory");
+        return PM_ENOMEM;
+    }
+    rt->rec_mode = REC_RECORD;
+    rt->rec_len = 0;
+    int rc = op(c, arg);
+    rt->rec_mode = REC_OFF;
+    pm_map_release(c);
+    if (rt->rand_failed || rc != PM_OK)
+        return rt->rand_failed ? PM_ERAND : rc;
+    rt->rec_mode = REC_REPLAY;
+    rt->rec_pos = 0;
+    rc = op(h, arg);
+    rt->rec_mode = REC_OFF;
     return rc;
 }
 
@@ -907,6 +954,9 @@ static int mapassign(pm_hmap *h, const unsigned char *key, const uint8_t *elem, 
     uint64_t hash = hash_key(h, key);
     uint8_t top = tophash(hash);
     int rc;
+
+    if (h->rt->rand_failed)
+        return PM_ERAND;    /* hashing a NaN key: before any change */
 
     /* Everything that can fail for lack of memory is checked before the
      * first change: the lazy bucket and a grow's new array. */
@@ -1007,14 +1057,27 @@ notfound:
     return PM_OK;
 }
 
+struct assign_args {
+    const unsigned char *key;
+    const uint8_t *elem;
+    size_t elemlen;
+};
+
+static int assign_op(pm_hmap *h, const void *arg)
+{
+    const struct assign_args *a = arg;
+    return mapassign(h, a->key, a->elem, a->elemlen);
+}
+
 int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen, const uint8_t *elem, size_t elemlen)
 {
     keybuf kb;
     int rc = elem_check(h->t, elem, elemlen);
     if (rc != PM_OK || (rc = keybuf_init(&kb, h->t, key, keylen)) != PM_OK)
         return rc;
+    struct assign_args a = {kb.p, elem, elemlen};
     if ((rc = lock_write(h)) == PM_OK)
-        rc = finish_write(h, mapassign(h, kb.p, elem, elemlen));
+        rc = finish_write(h, run_atomic(h, assign_op, &a));
     keybuf_free(&kb);
     return rc;
 }
@@ -1030,6 +1093,19 @@ static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
     uint64_t hash = hash_key(h, key);
     uint64_t bucket = hash & bucketMask(h->B);
     int rc;
+    if (h->rt->rand_failed)
+        return PM_ERAND;
+    /* Deleting the last entry reseeds hash0.  Draw it now, before anything
+     * changes: with one live entry no other draw can come in between. */
+    uint32_t reseed = 0;
+    if (h->count == 1) {
+        unsigned s;
+        if (find(h, key, hash, &s)) {
+            reseed = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
+            if (h->rt->rand_failed)
+                return PM_ERAND;
+        }
+    }
     if (h_growing(h) && (rc = growWork(h, bucket)) != PM_OK)
         return rc;
     unsigned char *b = bucket_at(h->buckets, t, bucket), *bOrig = b;
@@ -1079,12 +1155,23 @@ static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
             /* Reset the hash seed to make it more difficult for attackers to
              * repeatedly trigger hash collisions (golang/go#25237). */
             if (h->count == 0)
-                h->hash0 = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
+                h->hash0 = reseed;
             *deleted = 1;
             return PM_OK;
         }
     }
     return PM_OK;
+}
+
+struct delete_args {
+    const unsigned char *key;
+    int deleted;
+};
+
+static int delete_op(pm_hmap *h, const void *arg)
+{
+    struct delete_args *a = (struct delete_args *)arg;
+    return mapdelete(h, a->key, &a->deleted);
 }
 
 int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted)
@@ -1093,8 +1180,10 @@ int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted)
     int rc = keybuf_init(&kb, h->t, key, keylen);
     if (rc != PM_OK)
         return rc;
+    struct delete_args a = {kb.p, 0};
     if ((rc = lock_write(h)) == PM_OK)
-        rc = finish_write(h, mapdelete(h, kb.p, deleted));
+        rc = finish_write(h, run_atomic(h, delete_op, &a));
+    *deleted = a.deleted;
     keybuf_free(&kb);
     return rc;
 }
@@ -1110,10 +1199,14 @@ static void markBucketsEmpty(pm_hmap *h, gobj *arr, uint64_t n)
 }
 
 /* runtime.mapclear, per the version table. */
-static void mapclear(pm_hmap *h)
+static int mapclear(pm_hmap *h)
 {
     if (h->count == 0)
-        return;
+        return PM_OK;
+    /* The reseed is the only draw: take it before changing anything. */
+    uint32_t hash0 = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
+    if (h->rt->rand_failed)
+        return PM_ERAND;
     if (h->rt->ver->clear_marks_empty) {
         /* Stop live iterators (golang/go#59411). */
         markBucketsEmpty(h, h->buckets, bucketShift(h->B));
@@ -1128,7 +1221,7 @@ static void mapclear(pm_hmap *h)
     h->count = 0;
     if (h->rt->ver->clear_seq)
         h->clearSeq++;
-    h->hash0 = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
+    h->hash0 = hash0;
     if (h->extra) {
         memset(&h->overflow, 0, sizeof h->overflow);
         memset(&h->oldoverflow, 0, sizeof h->oldoverflow);
@@ -1138,6 +1231,7 @@ static void mapclear(pm_hmap *h)
     unsigned char *nextOverflow = reuseBucketArray(h, h->buckets, h->B);
     if (nextOverflow)
         h->nextOverflow = nextOverflow;
+    return PM_OK;
 }
 
 int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter *it);
@@ -1172,17 +1266,20 @@ static int clear_idiom_loop(pm_hmap *h)
     return rc;
 }
 
+static int clear_op(pm_hmap *h, const void *arg)
+{
+    (void)arg;
+    if (h->rt->ver->clear_builtin || (h->t->flags & TF_REFLEXIVEKEY))
+        return mapclear(h);
+    return clear_idiom_loop(h);
+}
+
 int pm_mapclear(pm_hmap *h)
 {
     int rc = lock_write(h);
     if (rc != PM_OK)
         return rc;
-    if (h->rt->ver->clear_builtin || (h->t->flags & TF_REFLEXIVEKEY)) {
-        mapclear(h);
-    } else {
-        rc = clear_idiom_loop(h);
-    }
-    return finish_write(h, rc);
+    return finish_write(h, run_atomic(h, clear_op, NULL));
 }
 
 int pm_set_hash0(pm_hmap *h, uint32_t hash0)
@@ -1372,10 +1469,9 @@ int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out)
     int rc = lock_write(h);   /* mapiterinit writes flags and may allocate extra */
     if (rc == PM_OK) {
         rc = pm_iter_init_internal(h, start_bucket, offset, it);
-        if (rc == PM_OK && h->rt->rand_failed) {
-            h->rt->rand_failed = 0;
-            set_error("rand callback failed");
-            pm_iter_release_internal(it);
+        if (rand_failed(h)) {
+            if (rc == PM_OK)
+                pm_iter_release_internal(it);
             rc = PM_ERAND;
         }
         unlock_write(h);
@@ -1397,11 +1493,8 @@ int pm_iter_next(pm_iter *it)
     if (rc != PM_OK)
         return rc;
     rc = pm_iter_next_internal(it);
-    if (h->rt->rand_failed) {
-        h->rt->rand_failed = 0;
-        set_error("rand callback failed");
+    if (rand_failed(h))
         rc = PM_ERAND;
-    }
     unlock_read(h);
     return rc;
 }

@@ -131,6 +131,9 @@ struct pm_runtime {
     void *randctx;
     int rand_failed;        /* set when the callback reported an error */
     const uint8_t *draw_elem; /* elem of the entry evacuate is rehashing (for replaying NaN draws) */
+    int rec_mode;           /* REC_*: recording or replaying draws (clone.c) */
+    uint64_t *rec;          /* draws recorded by the trial run on a clone */
+    size_t rec_len, rec_cap, rec_pos;
     uint64_t max_alloc;
 };
 
@@ -189,6 +192,13 @@ struct pm_iter {
 };
 #define noCheck (UINT64_MAX)
 
+/* How pm_rand treats draws while an operation runs twice (clone.c). */
+enum {
+    REC_OFF,        /* draws come from the source */
+    REC_RECORD,     /* draws come from the source and are recorded */
+    REC_REPLAY,     /* draws are the recorded ones, in order */
+};
+
 /* ---- alloc.c: the one allocation seam ---- */
 uint64_t go_roundupsize(const goversion *v, uint64_t size, bool noscan);
 uint64_t go_charged(const goversion *v, uint64_t size, bool noscan);
@@ -202,6 +212,9 @@ void pm_hash_init_keys(pm_runtime *rt);
 uint64_t pm_memhash(const pm_runtime *rt, const uint8_t *p, uint64_t seed, uint64_t s);
 uint64_t pm_typehash(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, uint64_t seed);
 uint64_t pm_rand(pm_runtime *rt, int purpose);
+
+/* ---- clone.c ---- */
+pm_hmap *pm_map_clone(const pm_hmap *h);
 
 /* ---- map.c ---- */
 static inline unsigned char *bucket_at(gobj *arr, const pm_maptype *t, uint64_t i)

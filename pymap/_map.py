@@ -273,10 +273,12 @@ _ORIGINS = {lib.PM_ORIGIN_ARRAY: "array", lib.PM_ORIGIN_PREALLOC: "prealloc", li
 def _raise(rc: int, rt: Runtime, what: str = "") -> None:
     msg = ffi.string(lib.pm_last_error()).decode()
     if rc == lib.PM_ERAND:
+        # The callback's own exception, or the TypeError/ValueError naming
+        # what it returned; either way the operation changed nothing.
         err, rt._rand_error = rt._rand_error, None
-        if isinstance(err, (TypeError, ValueError)):
-            raise type(err)(str(err)) from err
-        raise RuntimeError(f"rand callback failed: {err!r}") from err
+        if err is None:
+            raise RuntimeError(msg)
+        raise err
     if rc in (lib.PM_ENOMEM, lib.PM_EMAXALLOC):
         raise MemoryError(msg)
     if rc == lib.PM_EBUSY:

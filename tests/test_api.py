@@ -313,15 +313,7 @@ RAND_FAILURES = {
 }
 
 
-_RAND_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="model bug: a failing rand() callback still completes the operation with a 0 draw "
-           "(NaN entry inserted, iterator flags/extra set, count dropped) before raising",
-)
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=() if c == "nan-lookup" else _RAND_BUG)
-                                  for c in sorted(RAND_FAILURES)])
+@pytest.mark.parametrize("case", sorted(RAND_FAILURES))
 @pytest.mark.parametrize("go", ["1.19", "1.23", "1.24-noswiss"])
 def test_rand_error_propagates_and_changes_nothing(go, case):
     """The callback's exception (or a RuntimeError chained to it) propagates,
@@ -950,3 +942,71 @@ def test_check_detects_corruption(go, corruption):
         b[8 + 8 * 2] ^= 0x40  # key of slot 2 changed: tophash mismatch or duplicate
     with pytest.raises(pymap.InvariantError):
         m.check()
+
+
+# ---------------------------------------------------------------------------
+# A rand() failing in the middle of an operation (after its first change)
+
+
+def _counting_rand(fail_at):
+    calls = []
+
+    def rand(purpose):
+        calls.append(purpose)
+        if fail_at[0] is not None and len(calls) == fail_at[0]:
+            raise Boom(purpose)
+        return (len(calls) * 0x9E3779B97F4A7C15) % 2**64
+
+    return rand, calls
+
+
+@pytest.mark.parametrize("go", ["1.19", "1.21", "1.23", "1.24-noswiss"])
+def test_rand_failure_during_nan_evacuation_changes_nothing(go):
+    fail_at = [None]
+    rand, calls = _counting_rand(fail_at)
+    m = pymap.Runtime(go=go, rand=rand).make_map(pymap.MapType("float64", "int64"))
+    for i in range(8):
+        m[float("nan")] = i                   # B = 0, 8 NaN entries
+    before = repr(snapshot(m))
+    fail_at[0] = len(calls) + 3               # the grow evacuates 8 NaNs: fail on the 3rd draw
+    with pytest.raises(Boom):
+        m[1.5] = 1                            # count 9 > 8: grow 0 -> 1, evacuate
+    assert repr(snapshot(m)) == before
+    fail_at[0] = None
+    n = len(calls)
+    m[1.5] = 1
+    assert len(calls) - n == 8                # one draw per NaN evacuated, each made once
+    assert m.B == 1 and len(m) == 9
+    m.check()
+
+
+@pytest.mark.parametrize("go", ["1.19", "1.23"])
+def test_rand_failure_in_noverflow_draw_changes_nothing(go):
+    """From B = 16 each new overflow bucket draws to decide whether noverflow counts it."""
+    fail_at = [None]
+    rand, calls = _counting_rand(fail_at)
+    rt = pymap.Runtime(go=go, rand=rand, hashkey=(1, 3, 5, 7))
+    t = pymap.MapType("int64", "int64")
+    m = rt.make_map(t, 13 * 2**14 + 1)        # smallest hint giving B = 16
+    assert m.B == 16
+    from pymap._native import ffi, lib
+    out = ffi.new("uint64_t *")
+    same = []
+    k = 0
+    while len(same) < 9:                      # 9 keys of one chain: the 9th needs an overflow bucket
+        img = k.to_bytes(8, "little", signed=True)
+        assert lib.pm_hash_key(rt._ptr, t._ptr, img, 8, m.hash0, out) == 0
+        if out[0] & 0xFFFF == 0:
+            same.append(k)
+        k += 1
+    for key in same[:8]:
+        m[key] = key
+    before = snapshot(m)
+    fail_at[0] = len(calls) + 1
+    with pytest.raises(Boom):
+        m[same[8]] = 1
+    assert snapshot(m) == before
+    fail_at[0] = None
+    m[same[8]] = 1
+    assert len(m) == 9 and len(m.buckets()[0]) == 2
+    m.check()
