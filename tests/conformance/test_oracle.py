@@ -409,7 +409,7 @@ def test_iter_stop_and_nested_ops(oracle):
                               "2": [None, None]}
     assert sorted(k for k, _ in recs[-1]["result"]["seq"]) == [1, 2, 3, 4, 5, 100]
     empty = trace(oracle, "int64", "int64", [{"op": "iter", "stop": None}], dump="none")[-1]
-    assert empty["result"] == {"start": None, "offset": None, "seq": [], "results": {}}
+    assert empty["result"] == {"start": None, "offset": None, "seq": [], "results": {}, "hash0s": {}}
 
 
 @pytest.mark.parametrize("rep", range(3))
