@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import goruntime  # noqa: E402
 import replay  # noqa: E402
 import traces as tr  # noqa: E402
-from fidelity import STATS  # noqa: E402
+import fidelity  # noqa: E402
 
 DEFAULT_TRACES = int(os.environ.get("PYMAP_CONFORMANCE_TRACES", "200"))
 SLOW_TRACES = 10_000
@@ -46,10 +46,10 @@ def oracle(request):
     o.close()
 
 
-def _check(version: str, o: goruntime.Oracle, trace: dict) -> None:
+def _check(version: str, o: goruntime.Oracle, trace: dict, kind: str) -> None:
     records = o.run(trace)
     mm, compared = replay.replay(version, o.hashkey, trace, records)
-    s = STATS.setdefault(version, {"traces": 0, "ops": 0, "mismatches": 0, "memory": 0, "memory_total": 0})
+    s = fidelity.stats(version, kind)
     s["traces"] += 1
     s["ops"] += compared
     if mm is not None:
@@ -57,26 +57,26 @@ def _check(version: str, o: goruntime.Oracle, trace: dict) -> None:
         raise AssertionError(f"Go {version}: {mm}")
 
 
-def _run(version: str, o: goruntime.Oracle, n: int) -> None:
+def _run(version: str, o: goruntime.Oracle, n: int, kind: str) -> None:
     @settings(max_examples=n, deadline=None, derandomize=False,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.filter_too_much])
     @given(tr.traces())
     def check(trace: dict) -> None:
-        _check(version, o, trace)
+        _check(version, o, trace, kind)
 
     check()
 
 
 def test_traces(oracle):
     version, o = oracle
-    _run(version, o, DEFAULT_TRACES)
+    _run(version, o, DEFAULT_TRACES, "default")
 
 
 @pytest.mark.slow
 def test_traces_slow(oracle):
     version, o = oracle
-    _run(version, o, SLOW_TRACES)
+    _run(version, o, SLOW_TRACES, "slow")
 
 
 # ------------------------------------------------------------------ memory
@@ -110,7 +110,7 @@ def test_memory(oracle):
     """TotalAlloc, HeapAlloc (after GC) and the range loop's allocation, per type and size."""
     import pymap
     version, o = oracle
-    s = STATS.setdefault(version, {"traces": 0, "ops": 0, "mismatches": 0, "memory": 0, "memory_total": 0})
+    s = fidelity.stats(version, "default")
     failures = []
     for key, elem, n, hint in MEMORY_CASES:
         got = o.memory(key, elem, n, hint)
