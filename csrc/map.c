@@ -884,7 +884,13 @@ static int finish_write(pm_hmap *h, int rc)
     return rc;
 }
 
-int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out, int *found)
+void pm_string_release(const uint8_t *data)
+{
+    if (data)
+        gc_decref(GOBJ_OF(data));
+}
+
+int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out)
 {
     keybuf kb;
     int rc = keybuf_init(&kb, h->t, key, keylen);
@@ -895,17 +901,24 @@ int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out, in
         return rc;
     }
     unsigned char *k, *e;
-    *found = mapaccessK(h, kb.p, &k, &e);
+    bool found = mapaccessK(h, kb.p, &k, &e);
     uint32_t es = h->t->elem_kind == PM_KIND_STRING ? 16 : h->t->elemsize;
-    if (*found && es)
+    if (found && es) {
         memcpy(out, e, es);
-    else if (es)
+        if (h->t->elem_kind == PM_KIND_STRING && deref(e))
+            gc_incref(GOBJ_OF(deref(e)));
+    } else if (es) {
         memset(out, 0, es);
-    if (rand_failed(h))
+    }
+    if (rand_failed(h)) {
+        if (found && h->t->elem_kind == PM_KIND_STRING)
+            pm_string_release(deref(out));
+        found = false;
         rc = PM_ERAND;
+    }
     unlock_read(h);
     keybuf_free(&kb);
-    return rc;
+    return rc == PM_OK ? (int)found : rc;
 }
 
 /* ---- all-or-nothing operations (see clone.c) ---- */

@@ -111,8 +111,12 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out);
 void pm_map_release(pm_hmap *h);        /* drop the caller's reference */
 int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen,
                  const uint8_t *elem, size_t elemlen);
-/* pm_mapaccess copies the elem image (strings: 16-byte header) into out. */
-int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out, int *found);
+/* pm_mapaccess: 1 if found (the elem image copied into out), 0 if not (out
+ * zeroed), or a negative status.  A string elem's data gains a reference,
+ * so another thread's delete cannot free it before the caller has read it:
+ * release it with pm_string_release. */
+int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out);
+void pm_string_release(const uint8_t *data);
 int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted);
 int pm_mapclear(pm_hmap *h);
 int pm_set_hash0(pm_hmap *h, uint32_t hash0);

@@ -301,7 +301,7 @@ class GoMap:
     iteration order is randomised and mutation during iteration is legal).
     """
 
-    __slots__ = ("_t", "_rt", "_ptr", "_kenc", "_venc", "_vdec", "_out", "__weakref__")
+    __slots__ = ("_t", "_rt", "_ptr", "_kenc", "_venc", "_vdec", "_outlen", "__weakref__")
 
     def __init__(self, t: MapType, hint: int = 0, runtime: Optional[Runtime] = None) -> None:
         if not isinstance(t, MapType):
@@ -324,7 +324,7 @@ class GoMap:
         self._kenc = t._k.encode
         self._venc = t._e.encode
         self._vdec = t._e.decode
-        self._out = ffi.new("uint8_t[]", max(t._elem_img, 1))
+        self._outlen = max(t._elem_img, 1)
 
     # -- Go operations ---------------------------------------------------
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -336,11 +336,18 @@ class GoMap:
 
     def _lookup(self, key: Any) -> tuple[bool, Any]:
         k = self._kenc(key)
-        found = ffi.new("int *")
-        rc = lib.pm_mapaccess(self._ptr, k, len(k), self._out, found)
-        if rc:
-            _raise(rc, self._rt)
-        return bool(found[0]), self._vdec(self._out) if found[0] else None
+        out = ffi.new("uint8_t[]", self._outlen)   # per call: lookups may run in several threads
+        rc = lib.pm_mapaccess(self._ptr, k, len(k), out)
+        if rc <= 0:
+            if rc < 0:
+                _raise(rc, self._rt)
+            return False, None
+        if self._t._is_str_elem:
+            try:
+                return True, self._vdec(out)
+            finally:
+                lib.pm_string_release(lib.pm_deref(out))
+        return True, self._vdec(out)
 
     def __getitem__(self, key: Any) -> Any:
         found, v = self._lookup(key)
