@@ -237,11 +237,7 @@ static inline unsigned char *slot_key(const pm_maptype *t, unsigned char *k)
 
 void slot_release_key(const pm_maptype *t, unsigned char *k)
 {
-    if (t->flags & TF_INDIRECTKEY) {
-        unsigned char *p = deref(k);
-        if (p)
-            gc_decref(GOBJ_OF(p));
-    } else if (t->key_kind == PM_KIND_STRING) {
+    if ((t->flags & TF_INDIRECTKEY) || t->key_kind == PM_KIND_STRING) {
         unsigned char *p = deref(k);
         if (p)
             gc_decref(GOBJ_OF(p));
@@ -272,11 +268,18 @@ static void slot_retain(const pm_maptype *t, unsigned char *k, unsigned char *e)
     }
 }
 
-bool pm_bucket_in_array(const pm_hmap *h, const gobj *arr, const unsigned char *b)
+static bool in_array(const pm_maptype *t, const gobj *arr, const unsigned char *b)
 {
-    return arr && b >= arr->data && b < arr->data + arr->nbuckets * h->t->bucketsize;
+    return arr && b >= arr->data && b < arr->data + arr->nbuckets * t->bucketsize;
 }
 
+bool pm_bucket_in_array(const pm_hmap *h, const gobj *arr, const unsigned char *b)
+{
+    return in_array(h->t, arr, b);
+}
+
+/* Drop what bucket b references: its slots' boxes and strings, and the
+ * overflow bucket it links to unless that lies inside its own array. */
 void bucket_release(const pm_maptype *t, unsigned char *b, const gobj *arr)
 {
     if (t->bucket_ptrs) {
@@ -286,7 +289,7 @@ void bucket_release(const pm_maptype *t, unsigned char *b, const gobj *arr)
         }
     }
     unsigned char *ovf = bmap_overflow(t, b);
-    if (ovf && !(arr && ovf >= arr->data && ovf < arr->data + arr->nbuckets * t->bucketsize))
+    if (ovf && !in_array(t, arr, ovf))
         gc_decref(GOBJ_OF(ovf));
 }
 
@@ -389,13 +392,12 @@ static unsigned char *reuseBucketArray(pm_hmap *h, gobj *arr, uint8_t b)
     return prealloc_setup(h, arr, b);
 }
 
-static int ensure_extra(pm_hmap *h)
+static void ensure_extra(pm_hmap *h)
 {
     if (!h->extra) {
         h->extra = true;
         h->allocated += go_charged(h->rt->ver, 24, false);  /* new(mapextra) */
     }
-    return PM_OK;
 }
 
 /* createOverflow: extra and the *[]*bmap header for extra.overflow. */

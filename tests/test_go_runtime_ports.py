@@ -443,14 +443,20 @@ def test_map_iter_order(go):
             assert any(list(m) != first for _ in range(100)), f"n={n}: constant order {first}"
 
 
+def _sparse_map(r):
+    """1000 keys inserted, all but 0..19 deleted (TestMapSparseIterOrder, TestMapIterDuplicate)."""
+    m = r.make_map(pymap.MapType("int", "bool"))
+    for i in range(1000):
+        m[i] = True
+    for i in range(20, 1000):
+        m.delete(i)
+    return m
+
+
 def test_map_sparse_iter_order(go):
     r = rt(go)
     for rnd in range(3):
-        m = r.make_map(pymap.MapType("int", "bool"))
-        for i in range(1000):
-            m[i] = True
-        for i in range(20, 1000):
-            m.delete(i)
+        m = _sparse_map(r)
         first = list(m)
         assert any(list(m) != first for _ in range(800)), f"constant iteration order on round {rnd}"
 
@@ -458,12 +464,7 @@ def test_map_sparse_iter_order(go):
 def test_map_iter_duplicate(go):
     r = rt(go)
     for _ in range(10):
-        m = r.make_map(pymap.MapType("int", "bool"))
-        for i in range(1000):
-            m[i] = True
-        for i in range(20, 1000):
-            m.delete(i)
-        assert sorted(m) == list(range(20))
+        assert sorted(_sparse_map(r)) == list(range(20))
 
 
 # ---------------------------------------------------------------------------
