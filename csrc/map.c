@@ -435,21 +435,25 @@ static void ovslice_append(pm_hmap *h, ovslice *s)
     s->len = newLen;
 }
 
-static void incrnoverflow(pm_hmap *h)
+/* incrnoverflow's decision: below B = 16 every overflow bucket counts; from
+ * 16 on, one in 2^(B-15), so that noverflow (a uint16) stays meaningful. */
+static bool noverflow_counts(pm_hmap *h)
 {
-    if (h->B < 16) {
-        h->noverflow++;
-        return;
-    }
+    if (h->B < 16)
+        return true;
     uint32_t mask = (uint32_t)((1ull << (h->B - 15)) - 1);
-    if (((uint32_t)pm_rand(h->rt, PM_RAND_NOVERFLOW) & mask) == 0)
-        h->noverflow++;
+    return ((uint32_t)pm_rand(h->rt, PM_RAND_NOVERFLOW) & mask) == 0;
 }
 
 static unsigned char *newoverflow(pm_hmap *h, unsigned char *b)
 {
     const pm_maptype *t = h->t;
     unsigned char *ovf;
+    /* Go draws after taking the bucket; no other draw comes in between, so
+     * drawing first lets a failed draw leave the map unchanged. */
+    bool counted = noverflow_counts(h);
+    if (h->rt->rand_failed)
+        return NULL;
     if (h->extra && h->nextOverflow) {
         ovf = h->nextOverflow;
         if (bmap_overflow(t, ovf) == NULL) {
@@ -465,7 +469,8 @@ static unsigned char *newoverflow(pm_hmap *h, unsigned char *b)
             return NULL;
         ovf = o->data;
     }
-    incrnoverflow(h);
+    if (counted)
+        h->noverflow++;   /* incrnoverflow */
     if (!t->bucket_ptrs) {
         createOverflow(h);
         ovslice_append(h, &h->overflow);
@@ -878,8 +883,8 @@ static bool rand_failed(pm_hmap *h)
 
 static int finish_write(pm_hmap *h, int rc)
 {
-    if (rand_failed(h) && (rc == PM_OK || rc == PM_ERAND))
-        rc = PM_ERAND;
+    if (rand_failed(h))
+        rc = PM_ERAND;    /* the root cause of whatever else went wrong */
     if (rc == PM_OK && debug_check && pm_map_check(h) != PM_OK)
         rc = PM_ECHECK;
     unlock_write(h);
@@ -928,19 +933,21 @@ int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out)
 typedef int (*map_op)(pm_hmap *h, const void *arg);
 
 /* Can this operation draw from the user's rand after its first change?
- * Evacuating NaN keys draws, and from B = 16 so does counting overflow
- * buckets (a map at B = 15 may grow to 16 within the operation). */
-static bool may_draw_midop(const pm_hmap *h)
+ * Only evacuation does: rehashing NaN keys in a doubling grow, and from
+ * B = 16 counting the overflow buckets it creates.  (The operation's own
+ * hash, reseeds and an assign's own overflow bucket draw before changing
+ * anything.)  `grows`: the map is growing or this operation may start a grow. */
+static bool may_draw_midop(const pm_hmap *h, bool grows)
 {
-    return (!(h->t->flags & TF_REFLEXIVEKEY) && h->count > 0) || h->B >= 15;
+    return grows && ((!(h->t->flags & TF_REFLEXIVEKEY) && h->count > 0) || h->B >= 15);
 }
 
 /* Run op so that a failing rand callback leaves the map untouched: first on
  * a clone, recording the draws, then on the map, replaying them. */
-static int run_atomic(pm_hmap *h, map_op op, const void *arg)
+static int run_atomic(pm_hmap *h, map_op op, const void *arg, bool midop)
 {
     pm_runtime *rt = h->rt;
-    if (!rt->randfn || !may_draw_midop(h))
+    if (!rt->randfn || !midop)
         return op(h, arg);
     pm_hmap *c = pm_map_clone(h);
     if (!c) {
@@ -1092,7 +1099,9 @@ int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen, const uint8_t *e
         return rc;
     struct assign_args a = {kb.p, elem, elemlen};
     if ((rc = lock_write(h)) == PM_OK)
-        rc = finish_write(h, run_atomic(h, assign_op, &a));
+        rc = finish_write(h, run_atomic(h, assign_op, &a,
+                                        may_draw_midop(h, h_growing(h) || overLoadFactor(h->rt->ver, h->count + 1, h->B) ||
+                                                              tooManyOverflowBuckets(h->noverflow, h->B))));
     keybuf_free(&kb);
     return rc;
 }
@@ -1197,7 +1206,7 @@ int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted)
         return rc;
     struct delete_args a = {kb.p, 0};
     if ((rc = lock_write(h)) == PM_OK)
-        rc = finish_write(h, run_atomic(h, delete_op, &a));
+        rc = finish_write(h, run_atomic(h, delete_op, &a, may_draw_midop(h, h_growing(h))));
     *deleted = a.deleted;
     keybuf_free(&kb);
     return rc;
@@ -1294,7 +1303,10 @@ int pm_mapclear(pm_hmap *h)
     int rc = lock_write(h);
     if (rc != PM_OK)
         return rc;
-    return finish_write(h, run_atomic(h, clear_op, NULL));
+    /* The range-delete loop of 1.19/1.20 deletes key by key: NaN deletes draw
+     * after earlier deletes changed the map. */
+    bool loop = !h->rt->ver->clear_builtin && !(h->t->flags & TF_REFLEXIVEKEY);
+    return finish_write(h, run_atomic(h, clear_op, NULL, loop && h->count > 0));
 }
 
 int pm_set_hash0(pm_hmap *h, uint32_t hash0)

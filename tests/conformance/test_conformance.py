@@ -79,6 +79,23 @@ def test_traces_slow(oracle):
     _run(version, o, SLOW_TRACES, "slow")
 
 
+def test_large_map_noverflow_draws(oracle):
+    """From B = 16 the runtime counts a new overflow bucket with probability
+    1/2^(B-15): a 250,000-entry fill of a B = 16 map (about 1% of the chains
+    overflow) compared header by header, then in full at the end."""
+    version, o = oracle
+    trace = {"kind": "trace", "key": "int64", "elem": "int64", "hint": 13 * 2**14 + 1, "dump": "last",
+             "ops": [{"op": "assign", "k": i * 7919, "v": i} for i in range(250_000)]
+             + [{"op": "delete", "k": i * 7919} for i in range(0, 250_000, 5)]}
+    records = o.run(trace)
+    assert records[0]["state"]["B"] == 16 and records[-1]["state"]["noverflow"] > 0
+    mm, compared = replay.replay(version, o.hashkey, trace, records)
+    assert mm is None, f"Go {version}: {mm}"
+    s = fidelity.stats(version, "default")
+    s["traces"] += 1
+    s["ops"] += compared
+
+
 # ------------------------------------------------------------------ memory
 MEMORY_SIZES = [0, 1, 8, 9, 14, 27, 53, 1000, 100_000]
 MEMORY_CASES = [(k, e, n, hint) for (k, e) in tr.PAIRS for n in MEMORY_SIZES for hint in (0, n)]
