@@ -20,6 +20,8 @@ PAIRS = [
     ("float64", "int64"), ("[3]byte", "int16"), ("[16]byte", "struct{}"), ("[129]byte", "int64"),
     ("int64", "[200]byte"), ("struct{}", "int64"), ("int64", "pointer"), ("string", "[14]byte"),
 ]
+# More hashers: f32hash, c128hash (NaN keys only for float64, whose draws replay.py can aim).
+TRACE_PAIRS = PAIRS + [("float32", "int64"), ("complex128", "int64")]
 
 NAN = 0x7FF8000000000001            # Go's math.NaN()
 NEG_ZERO = 0x8000000000000000
@@ -39,6 +41,11 @@ def key_json(key: str, i: int) -> Any:
         return f"key-{i}".encode().hex()
     if key == "float64":
         return struct.unpack("<Q", struct.pack("<d", i * 0.5 + 1.0))[0]
+    if key == "float32":
+        return struct.unpack("<I", struct.pack("<f", i * 0.25 - 3.0))[0]
+    if key == "complex128":
+        return [struct.unpack("<Q", struct.pack("<d", float(i)))[0],
+                struct.unpack("<Q", struct.pack("<d", -0.5 * i))[0]]
     if key.startswith("["):
         n = int(key[1:key.index("]")])
         return (i % (1 << (8 * min(n, 8)))).to_bytes(min(n, 8), "little").ljust(n, b"\x00").hex()
@@ -66,7 +73,7 @@ def elem_json(elem: str, i: int) -> Any:
 
 
 @st.composite
-def traces(draw: Any, pairs: list = PAIRS, max_ops: int = 400) -> dict:
+def traces(draw: Any, pairs: list = TRACE_PAIRS, max_ops: int = 400) -> dict:
     key, elem = draw(st.sampled_from(pairs))
     hint = draw(st.sampled_from(HINTS) | st.integers(0, 300))
     space = key_space(key)
