@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import struct
+import os
 import subprocess
 import sys
 
@@ -884,7 +885,10 @@ def test_testing_module_needs_hypothesis():
         "except ImportError as e:\n"
         "    print('IMPORTERROR', e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    # Run beside the pymap this test imported (an installed one in CI's debug
+    # venv, the work tree with an editable install): `-c` puts cwd on sys.path.
+    where = os.path.dirname(os.path.dirname(os.path.abspath(pymap.__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=where)
     assert "IMPORTERROR" in out.stdout, out.stderr
     assert "pymap[testing]" in out.stdout
 
