@@ -9,7 +9,7 @@ import operator
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 from ._native import ffi, lib
 from ._types import Decoder, Kind, parse_kind

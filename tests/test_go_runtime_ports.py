@@ -1231,7 +1231,7 @@ def test_evacuated_old_bucket_contents(go, elem, pointerful, with_iter):
     r, m, n, val = _nan_map(go, elem, pointerful)
     bs = m.type.bucket_size if hasattr(m, "type") else pymap.MapType("float64", elem).bucket_size
     if with_iter:
-        it = m.items()  # before the grow: hashGrow turns the flag into oldIterator
+        _it = m.items()  # before the grow: hashGrow turns the flag into oldIterator
     nchain = -(-n // 8)
     assert m.memory().overflow == (nchain - 1) * bs
     m[_key_in_old_bucket(go, r.hashkey, 3)] = val(99)  # the NaN chain is evacuated now
