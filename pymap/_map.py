@@ -539,6 +539,7 @@ class MapIterator:
                 raise ValueError(f"start_bucket must be in [0, {nb})")
             if not 0 <= off < 8:
                 raise ValueError("offset must be in [0, 8)")
+        nonempty = len(m) > 0
         out = ffi.new("pm_iter **")
         rc = lib.pm_iter_new(m._ptr, sb, off, out)
         if rc:
@@ -550,7 +551,8 @@ class MapIterator:
         sbp = ffi.new("uint64_t *")
         offp = ffi.new("int *")
         lib.pm_iter_start(self._it, sbp, offp)
-        self.start_bucket: Optional[int] = sbp[0] if len(m) or start_bucket is not None else None
+        # mapiterinit on an empty map returns before choosing a start.
+        self.start_bucket: Optional[int] = sbp[0] if nonempty else None
         self.offset: Optional[int] = offp[0] if self.start_bucket is not None else None
 
     def __iter__(self) -> "MapIterator":
