@@ -627,15 +627,20 @@ static int hashGrow(pm_hmap *h)
     return PM_OK;
 }
 
-/* Would inserting a new key now start a grow, and can it be allocated? */
-static int grow_precheck(pm_hmap *h)
+static unsigned char *find(pm_hmap *h, const unsigned char *key, uint64_t hash, unsigned *slot);
+
+/* Would inserting key now start a grow, and can its new array be allocated? */
+static int grow_precheck(pm_hmap *h, const unsigned char *key, uint64_t hash)
 {
-    if (h_growing(h))
+    if (!h->buckets || h_growing(h))
         return PM_OK;
     bool over = overLoadFactor(h->rt->ver, h->count + 1, h->B);
-    if (over || tooManyOverflowBuckets(h->noverflow, h->B))
-        return array_check(h, (uint8_t)(h->B + (over ? 1 : 0)));
-    return PM_OK;
+    if (!over && !tooManyOverflowBuckets(h->noverflow, h->B))
+        return PM_OK;   /* the common case: no grow, no extra chain scan */
+    unsigned slot;
+    if (find(h, key, hash, &slot))
+        return PM_OK;   /* an update never grows */
+    return array_check(h, (uint8_t)(h->B + (over ? 1 : 0)));
 }
 
 /* ---- map creation and destruction ---- */
@@ -984,11 +989,8 @@ static int mapassign(pm_hmap *h, const unsigned char *key, const uint8_t *elem, 
      * first change: the lazy bucket and a grow's new array. */
     if (!h->buckets && (rc = check_alloc(h, t->bucketsize, !t->bucket_ptrs)) != PM_OK)
         return rc;
-    if (h->buckets && !h_growing(h)) {
-        unsigned slot;
-        if (!find(h, key, hash, &slot) && (rc = grow_precheck(h)) != PM_OK)
-            return rc;
-    }
+    if ((rc = grow_precheck(h, key, hash)) != PM_OK)
+        return rc;
     if (!h->buckets) {
         gobj *arr = gc_alloc(h, OBJ_ARRAY, t->bucketsize, !t->bucket_ptrs);  /* newobject(t.Bucket) */
         if (!arr)

@@ -84,6 +84,8 @@ typedef struct {
 /* Versions: index into the table in version.c. */
 int pm_version_count(void);
 const char *pm_version_name(int v);
+/* Does this version force every hashkey word odd (<= 1.22)? */
+int pm_version_hashkey_odd(int v);
 
 /* Runtime: a modelled Go process (hashkey, random source, allocation limit). */
 pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,

@@ -32,4 +32,9 @@ const char *pm_version_name(int v)
     return (v >= 0 && v < pm_nversions) ? pm_versions[v].name : NULL;
 }
 
+int pm_version_hashkey_odd(int v)
+{
+    return v >= 0 && v < pm_nversions && pm_versions[v].hashkey_odd;
+}
+
 const char *pm_build_version(void) { return PYMAP_VERSION; }

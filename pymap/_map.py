@@ -97,7 +97,7 @@ class Runtime:
                 raise ValueError("hashkey must be 4 ints")
             if not all(0 <= w < 1 << 64 for w in words):
                 raise ValueError("hashkey words must be in [0, 2**64)")
-            if go in GO_VERSIONS[: GO_VERSIONS.index("1.23")] and not all(w & 1 for w in words):
+            if lib.pm_version_hashkey_odd(vi) and not all(w & 1 for w in words):
                 raise ValueError(f"Go {go} forces every hashkey word odd; an even word cannot occur")
             hk = ffi.new("uint64_t[4]", list(words))
         elif rand is not None:
@@ -105,7 +105,7 @@ class Runtime:
             hk = ffi.new("uint64_t[4]")
             for i in range(4):
                 w = int.from_bytes(os.urandom(8), "little")
-                hk[i] = w | 1 if vi < GO_VERSIONS.index("1.23") else w
+                hk[i] = w | 1 if lib.pm_version_hashkey_odd(vi) else w
         if max_alloc is None:
             max_alloc = _default_max_alloc()
         self._rand = rand
