@@ -19,7 +19,8 @@ HERE = Path(__file__).resolve().parent
 os.chdir(HERE)  # sources must be relative paths
 
 VERSION = re.search(r'^version\s*=\s*"([^"]+)"', (HERE / "pyproject.toml").read_text(), re.M).group(1)
-SOURCES = ["csrc/version.c", "csrc/hash.c", "csrc/alloc.c", "csrc/map.c", "csrc/iter.c", "csrc/check.c", "csrc/clone.c"]
+SOURCES = ["csrc/version.c", "csrc/hash.c", "csrc/alloc.c", "csrc/map.c", "csrc/iter.c", "csrc/check.c", "csrc/clone.c",
+           "csrc/bulk.c", "csrc/scenario.c"]
 
 cflags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
 ldflags = []

@@ -22,6 +22,17 @@
  * overflow words reference.  String data is not charged: in Go it belongs
  * to whoever made the string, not to the map.
  *
+ * The free list.  Separately from Go's accounting, the model recycles its
+ * own memory: a released bucket array, overflow bucket or box goes to a
+ * free list binned by exact size instead of back to malloc, and the next
+ * allocation of that size takes it (zeroed), so make/clear/drop cycles
+ * stop paying for malloc, free and fresh pages.  It is bounded: objects of
+ * at most FREELIST_MAX_OBJECT bytes, FREELIST_MAX_BYTES held in all,
+ * FREELIST_BINS distinct sizes; anything beyond goes back to malloc.  It
+ * is process-wide (maps of every runtime share it) behind a spin lock,
+ * since cffi releases the GIL.  It never touches `charged` or `allocated`:
+ * what Go would pay is decided before the model asks for memory.
+ *
  * Left out (later issues): tiny allocations (no map object is a noscan
  * object under 16 B), spans, and the GC's timing -- the model frees an
  * object when it becomes unreachable, where Go frees it at the next sweep.
@@ -97,9 +108,137 @@ uint64_t go_charged(const goversion *v, uint64_t size, bool noscan)
     return page_round(size);
 }
 
+/* ---- the free list ---- */
+
+enum {
+    FREELIST_MAX_OBJECT = 1 << 20,   /* larger objects go straight back to malloc */
+    FREELIST_MAX_BYTES = 8 << 20,    /* bytes held in all, across sizes */
+    FREELIST_BINS = 64,              /* distinct sizes held at once */
+};
+
+typedef struct fl_bin {
+    uint64_t size;                   /* allocation size (gobj header included); 0 = unused */
+    gobj *head;                      /* chained through gobj.owner while free */
+    uint64_t count;
+} fl_bin;
+
+static struct {
+    fl_bin bins[FREELIST_BINS];
+    uint64_t hits, misses, bytes, objects;
+    int lock;
+} freelist;
+
+static void fl_lock(void)
+{
+    while (__atomic_exchange_n(&freelist.lock, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&freelist.lock, __ATOMIC_RELAXED))
+            ;
+}
+
+static void fl_unlock(void) { __atomic_store_n(&freelist.lock, 0, __ATOMIC_RELEASE); }
+
+static fl_bin *fl_find(uint64_t total, bool create)
+{
+    fl_bin *spare = NULL;
+    for (int i = 0; i < FREELIST_BINS; i++) {
+        fl_bin *b = &freelist.bins[i];
+        if (b->size == total)
+            return b;
+        if (!spare && (b->size == 0 || b->count == 0))
+            spare = b;
+    }
+    if (create && spare) {
+        spare->size = total;
+        return spare;
+    }
+    return NULL;
+}
+
+static bool recyclable(int kind)
+{
+    return kind == OBJ_ARRAY || kind == OBJ_OVERFLOW || kind == OBJ_BOX;
+}
+
+/* A zeroed allocation of `total` bytes, from the free list if it has one. */
+static gobj *fl_get(int kind, uint64_t total)
+{
+    if (recyclable(kind) && total <= FREELIST_MAX_OBJECT) {
+        gobj *o = NULL;
+        fl_lock();
+        fl_bin *b = fl_find(total, false);
+        if (b && b->head) {
+            o = b->head;
+            b->head = (gobj *)o->owner;
+            b->count--;
+            freelist.bytes -= total;
+            freelist.objects--;
+            freelist.hits++;
+        } else {
+            freelist.misses++;
+        }
+        fl_unlock();
+        if (o) {
+            memset(o, 0, total);
+            return o;
+        }
+    }
+    return calloc(1, total);
+}
+
+static void fl_put(gobj *o)
+{
+    uint64_t total = sizeof(gobj) + o->size;
+    if (recyclable(o->kind) && total <= FREELIST_MAX_OBJECT) {
+        fl_lock();
+        fl_bin *b = freelist.bytes + total <= FREELIST_MAX_BYTES ? fl_find(total, true) : NULL;
+        if (b) {
+            o->owner = (pm_hmap *)b->head;
+            b->head = o;
+            b->count++;
+            freelist.bytes += total;
+            freelist.objects++;
+        }
+        fl_unlock();
+        if (b)
+            return;
+    }
+    free(o);
+}
+
+void pm_freelist_get_stats(pm_freelist_stats *out)
+{
+    fl_lock();
+    out->hits = freelist.hits;
+    out->misses = freelist.misses;
+    out->bytes_held = freelist.bytes;
+    out->objects_held = freelist.objects;
+    fl_unlock();
+    out->max_bytes = FREELIST_MAX_BYTES;
+    out->max_object = FREELIST_MAX_OBJECT;
+}
+
+void pm_freelist_trim(void)
+{
+    fl_lock();
+    for (int i = 0; i < FREELIST_BINS; i++) {
+        fl_bin *b = &freelist.bins[i];
+        while (b->head) {
+            gobj *o = b->head;
+            b->head = (gobj *)o->owner;
+            free(o);
+        }
+        b->count = 0;
+        b->size = 0;
+    }
+    freelist.bytes = freelist.objects = 0;
+    fl_unlock();
+}
+
+/* ---- the allocation seam ---- */
+
 gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan)
 {
-    gobj *o = calloc(1, sizeof(gobj) + size);
+    gobj *o = size <= UINT64_MAX - sizeof(gobj) ? fl_get(kind, sizeof(gobj) + size) : NULL;
     if (!o)
         return NULL;
     o->refcnt = 1;
@@ -128,19 +267,20 @@ gobj *gc_string(const uint8_t *data, uint64_t len)
 void gc_incref(gobj *o)
 {
     if (o)
-        o->refcnt++;
+        __atomic_fetch_add(&o->refcnt, 1, __ATOMIC_RELAXED);
 }
 
 void gc_decref(gobj *o)
 {
-    if (!o || --o->refcnt > 0)
+    /* Atomic: readers of one map (lookups of string elems) run in parallel. */
+    if (!o || __atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     if (o->kind == OBJ_ARRAY) {
         const pm_maptype *t = o->owner->t;
-        for (uint64_t i = 0; i < o->nbuckets; i++)
+        for (uint64_t i = 0; array_needs_release(t, o) && i < o->nbuckets; i++)
             bucket_release(t, bucket_at(o, t, i), o);
     } else if (o->kind == OBJ_OVERFLOW) {
         bucket_release(o->owner->t, o->data, NULL);
     }
-    free(o);
+    fl_put(o);
 }

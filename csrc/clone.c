@@ -117,6 +117,7 @@ static gobj *clone_array(pm_hmap *c, ptrmap *m, const gobj *src)
     if (!a)
         return NULL;
     a->nbuckets = src->nbuckets;
+    a->links_heap = src->links_heap;
     /* (gc_alloc zeroed it: a failure part-way leaves a freeable copy.) */
     for (uint64_t i = 0; i < a->nbuckets; i++) {
         unsigned char *b = bucket_at(a, t, i);

@@ -27,10 +27,6 @@
  */
 #include "pymap.h"
 
-int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter *it);
-int pm_iter_next_internal(pm_iter *it);
-void pm_iter_release_internal(pm_iter *it);
-void pm_create_overflow(pm_hmap *h);
 
 /* The object that keeps bucket b alive: arr if b lies in it, else b's own. */
 static gobj *holder_of(const pm_hmap *h, gobj *arr, unsigned char *b)
@@ -76,7 +72,7 @@ int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter 
     }
     it->done = false;
     it->h = h;
-    h->refcnt++;
+    pm_map_retain(h);
     it->clearSeq = h->clearSeq;
     it->B = h->B;
     it->buckets = h->buckets;

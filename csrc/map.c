@@ -382,12 +382,20 @@ static gobj *makeBucketArray(pm_hmap *h, uint8_t b, unsigned char **nextOverflow
     return arr;
 }
 
-/* makeBucketArray(t, h.B, h.buckets): zero the whole allocation in place. */
-static unsigned char *reuseBucketArray(pm_hmap *h, gobj *arr, uint8_t b)
+/* makeBucketArray(t, h.B, h.buckets): zero the whole allocation in place.
+ * With `mark` (golang/go#59411), separately allocated overflow buckets
+ * are marked emptyRest first: an iterator may still hold one.  Buckets
+ * inside arr need no marking -- zero is emptyRest. */
+static unsigned char *reuseBucketArray(pm_hmap *h, gobj *arr, uint8_t b, bool mark)
 {
     const pm_maptype *t = h->t;
-    for (uint64_t i = 0; i < arr->nbuckets; i++)
-        bucket_release(t, bucket_at(arr, t, i), arr);
+    for (uint64_t i = 0; array_needs_release(t, arr) && i < arr->nbuckets; i++) {
+        unsigned char *bk = bucket_at(arr, t, i);
+        for (unsigned char *o = bmap_overflow(t, bk); mark && o && !in_array(t, arr, o); o = bmap_overflow(t, o))
+            memset(o, emptyRest, bucketCnt);
+        bucket_release(t, bk, arr);
+    }
+    arr->links_heap = 0;
     memset(arr->data, 0, arr->nbuckets * t->bucketsize);
     return prealloc_setup(h, arr, b);
 }
@@ -468,6 +476,7 @@ static unsigned char *newoverflow(pm_hmap *h, unsigned char *b)
         if (!o)
             return NULL;
         ovf = o->data;
+        h->buckets->links_heap = 1;   /* b is in a chain of the current array */
     }
     if (counted)
         h->noverflow++;   /* incrnoverflow */
@@ -692,9 +701,12 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
     return PM_OK;
 }
 
+void pm_map_retain(pm_hmap *h) { __atomic_fetch_add(&h->refcnt, 1, __ATOMIC_RELAXED); }
+const pm_maptype *pm_map_type(const pm_hmap *h) { return h->t; }
+
 void pm_map_release(pm_hmap *h)
 {
-    if (!h || --h->refcnt > 0)
+    if (!h || __atomic_sub_fetch(&h->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     gc_decref(h->buckets);
     gc_decref(h->oldbuckets);
@@ -850,7 +862,7 @@ bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsi
 
 /* ---- concurrency guard: a reader/writer try-lock per map ---- */
 
-static int lock_write(pm_hmap *h)
+int pm_lock_write(pm_hmap *h)
 {
     int expect = 0;
     if (!__atomic_compare_exchange_n(&h->busy, &expect, -1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
@@ -860,9 +872,9 @@ static int lock_write(pm_hmap *h)
     return PM_OK;
 }
 
-static void unlock_write(pm_hmap *h) { __atomic_store_n(&h->busy, 0, __ATOMIC_RELEASE); }
+void pm_unlock_write(pm_hmap *h) { __atomic_store_n(&h->busy, 0, __ATOMIC_RELEASE); }
 
-static int lock_read(pm_hmap *h)
+int pm_lock_read(pm_hmap *h)
 {
     int cur = __atomic_load_n(&h->busy, __ATOMIC_RELAXED);
     do {
@@ -874,7 +886,7 @@ static int lock_read(pm_hmap *h)
     return PM_OK;
 }
 
-static void unlock_read(pm_hmap *h) { __atomic_fetch_sub(&h->busy, 1, __ATOMIC_RELEASE); }
+void pm_unlock_read(pm_hmap *h) { __atomic_fetch_sub(&h->busy, 1, __ATOMIC_RELEASE); }
 
 /* Did a draw of this operation fail?  (Clears the flag.) */
 static bool rand_failed(pm_hmap *h)
@@ -886,13 +898,12 @@ static bool rand_failed(pm_hmap *h)
     return true;
 }
 
-static int finish_write(pm_hmap *h, int rc)
+int map_op_finish(pm_hmap *h, int rc)
 {
     if (rand_failed(h))
         rc = PM_ERAND;    /* the root cause of whatever else went wrong */
     if (rc == PM_OK && debug_check && pm_map_check(h) != PM_OK)
         rc = PM_ECHECK;
-    unlock_write(h);
     return rc;
 }
 
@@ -908,7 +919,7 @@ int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out)
     int rc = keybuf_init(&kb, h->t, key, keylen);
     if (rc != PM_OK)
         return rc;
-    if ((rc = lock_read(h)) != PM_OK) {
+    if ((rc = pm_lock_read(h)) != PM_OK) {
         keybuf_free(&kb);
         return rc;
     }
@@ -928,7 +939,7 @@ int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out)
         found = false;
         rc = PM_ERAND;
     }
-    unlock_read(h);
+    pm_unlock_read(h);
     keybuf_free(&kb);
     return rc == PM_OK ? (int)found : rc;
 }
@@ -1093,20 +1104,67 @@ static int assign_op(pm_hmap *h, const void *arg)
     return mapassign(h, a->key, a->elem, a->elemlen);
 }
 
+/* One assign under the caller's write lock, all-or-nothing, with the
+ * debug checker after it. */
+int map_assign_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen)
+{
+    struct assign_args a = {key, elem, elemlen};
+    bool grows = h_growing(h) || overLoadFactor(h->rt->ver, h->count + 1, h->B) ||
+                 tooManyOverflowBuckets(h->noverflow, h->B);
+    return map_op_finish(h, run_atomic(h, assign_op, &a, may_draw_midop(h, grows)));
+}
+
 int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen, const uint8_t *elem, size_t elemlen)
 {
     keybuf kb;
     int rc = elem_check(h->t, elem, elemlen);
     if (rc != PM_OK || (rc = keybuf_init(&kb, h->t, key, keylen)) != PM_OK)
         return rc;
-    struct assign_args a = {kb.p, elem, elemlen};
-    if ((rc = lock_write(h)) == PM_OK)
-        rc = finish_write(h, run_atomic(h, assign_op, &a,
-                                        may_draw_midop(h, h_growing(h) || overLoadFactor(h->rt->ver, h->count + 1, h->B) ||
-                                                              tooManyOverflowBuckets(h->noverflow, h->B))));
+    if ((rc = pm_lock_write(h)) == PM_OK) {
+        rc = map_assign_locked(h, kb.p, elem, elemlen);
+        pm_unlock_write(h);
+    }
     keybuf_free(&kb);
     return rc;
 }
+
+/* The per-operation fast path of map[int64]int64 (and any 8-byte integer
+ * key and elem): no key buffer, no length checks, integers by value. */
+static bool is_i64_pair(const pm_maptype *t)
+{
+    return (t->key_kind == PM_KIND_INT || t->key_kind == PM_KIND_UINT) && t->keysize == 8 &&
+           (t->elem_kind == PM_KIND_INT || t->elem_kind == PM_KIND_UINT) && t->elemsize == 8;
+}
+
+int pm_assign_i64(pm_hmap *h, int64_t key, int64_t elem)
+{
+    if (!is_i64_pair(h->t)) {
+        set_error("pm_assign_i64 needs 8-byte integer keys and elems");
+        return PM_EARG;
+    }
+    int rc = pm_lock_write(h);
+    if (rc == PM_OK) {
+        rc = map_assign_locked(h, (const unsigned char *)&key, (const uint8_t *)&elem, 8);
+        pm_unlock_write(h);
+    }
+    return rc;
+}
+
+int64_t pm_access_i64(pm_hmap *h, int64_t key, int64_t miss)
+{
+    if (!is_i64_pair(h->t) || pm_lock_read(h) != PM_OK)
+        return miss;
+    unsigned char *k, *e;
+    int64_t v = miss;
+    if (mapaccessK(h, (const unsigned char *)&key, &k, &e))
+        memcpy(&v, e, 8);
+    pm_unlock_read(h);
+    return v;
+}
+
+/* Benchmark baselines: bare calls with the fast paths' signatures. */
+int pm_bench_nop_assign_i64(pm_hmap *h, int64_t key, int64_t elem) { return PM_OK; }
+int64_t pm_bench_nop_access_i64(pm_hmap *h, int64_t key, int64_t miss) { return miss; }
 
 /* ---- delete ---- */
 
@@ -1200,16 +1258,25 @@ static int delete_op(pm_hmap *h, const void *arg)
     return mapdelete(h, a->key, &a->deleted);
 }
 
+int map_delete_locked(pm_hmap *h, const unsigned char *key, int *deleted)
+{
+    struct delete_args a = {key, 0};
+    int rc = map_op_finish(h, run_atomic(h, delete_op, &a, may_draw_midop(h, h_growing(h))));
+    *deleted = a.deleted;
+    return rc;
+}
+
 int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted)
 {
     keybuf kb;
+    *deleted = 0;
     int rc = keybuf_init(&kb, h->t, key, keylen);
     if (rc != PM_OK)
         return rc;
-    struct delete_args a = {kb.p, 0};
-    if ((rc = lock_write(h)) == PM_OK)
-        rc = finish_write(h, run_atomic(h, delete_op, &a, may_draw_midop(h, h_growing(h))));
-    *deleted = a.deleted;
+    if ((rc = pm_lock_write(h)) == PM_OK) {
+        rc = map_delete_locked(h, kb.p, deleted);
+        pm_unlock_write(h);
+    }
     keybuf_free(&kb);
     return rc;
 }
@@ -1233,12 +1300,12 @@ static int mapclear(pm_hmap *h)
     uint32_t hash0 = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
     if (h->rt->rand_failed)
         return PM_ERAND;
-    if (h->rt->ver->clear_marks_empty) {
-        /* Stop live iterators (golang/go#59411). */
-        markBucketsEmpty(h, h->buckets, bucketShift(h->B));
-        if (h->oldbuckets)
-            markBucketsEmpty(h, h->oldbuckets, h_noldbuckets(h));
-    }
+    /* Go 1.21-1.23 mark every tophash emptyRest to stop live iterators
+     * (golang/go#59411).  Only an iterator can see the marks: the old array
+     * is marked when one still holds it, the current one as it is zeroed. */
+    bool mark = h->rt->ver->clear_marks_empty;
+    if (mark && h->oldbuckets && (h->oldbuckets->refcnt > 1 || h->oldbuckets->links_heap))
+        markBucketsEmpty(h, h->oldbuckets, h_noldbuckets(h));
     h->flags &= (uint8_t)~sameSizeGrow;
     gobj *old = h->oldbuckets;
     h->oldbuckets = NULL;
@@ -1254,15 +1321,11 @@ static int mapclear(pm_hmap *h)
         h->nextOverflow = NULL;
     }
     gc_decref(old);
-    unsigned char *nextOverflow = reuseBucketArray(h, h->buckets, h->B);
+    unsigned char *nextOverflow = reuseBucketArray(h, h->buckets, h->B, mark);
     if (nextOverflow)
         h->nextOverflow = nextOverflow;
     return PM_OK;
 }
-
-int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter *it);
-int pm_iter_next_internal(pm_iter *it);
-void pm_iter_release_internal(pm_iter *it);
 
 /* Go 1.19/1.20 have no clear builtin: the range-delete idiom compiles to
  * mapclear for reflexive keys, and to a real loop otherwise (NaNs stay). */
@@ -1300,15 +1363,22 @@ static int clear_op(pm_hmap *h, const void *arg)
     return clear_idiom_loop(h);
 }
 
-int pm_mapclear(pm_hmap *h)
+int map_clear_locked(pm_hmap *h)
 {
-    int rc = lock_write(h);
-    if (rc != PM_OK)
-        return rc;
     /* The range-delete loop of 1.19/1.20 deletes key by key: NaN deletes draw
      * after earlier deletes changed the map. */
     bool loop = !h->rt->ver->clear_builtin && !(h->t->flags & TF_REFLEXIVEKEY);
-    return finish_write(h, run_atomic(h, clear_op, NULL, loop && h->count > 0));
+    return map_op_finish(h, run_atomic(h, clear_op, NULL, loop && h->count > 0));
+}
+
+int pm_mapclear(pm_hmap *h)
+{
+    int rc = pm_lock_write(h);
+    if (rc != PM_OK)
+        return rc;
+    rc = map_clear_locked(h);
+    pm_unlock_write(h);
+    return rc;
 }
 
 int pm_set_hash0(pm_hmap *h, uint32_t hash0)
@@ -1317,11 +1387,11 @@ int pm_set_hash0(pm_hmap *h, uint32_t hash0)
         set_error("hash0 can only be set while the map is empty");
         return PM_EARG;
     }
-    int rc = lock_write(h);
+    int rc = pm_lock_write(h);
     if (rc != PM_OK)
         return rc;
     h->hash0 = hash0;
-    unlock_write(h);
+    pm_unlock_write(h);
     return PM_OK;
 }
 
@@ -1495,7 +1565,7 @@ int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out)
         set_error("out of memory");
         return PM_ENOMEM;
     }
-    int rc = lock_write(h);   /* mapiterinit writes flags and may allocate extra */
+    int rc = pm_lock_write(h);   /* mapiterinit writes flags and may allocate extra */
     if (rc == PM_OK) {
         rc = pm_iter_init_internal(h, start_bucket, offset, it);
         if (rand_failed(h)) {
@@ -1503,7 +1573,7 @@ int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out)
                 pm_iter_release_internal(it);
             rc = PM_ERAND;
         }
-        unlock_write(h);
+        pm_unlock_write(h);
     }
     if (rc != PM_OK) {
         free(it);
@@ -1518,13 +1588,13 @@ int pm_iter_next(pm_iter *it)
     if (!it->h)
         return PM_OK;
     pm_hmap *h = it->h;
-    int rc = lock_read(h);
+    int rc = pm_lock_read(h);
     if (rc != PM_OK)
         return rc;
     rc = pm_iter_next_internal(it);
     if (rand_failed(h))
         rc = PM_ERAND;
-    unlock_read(h);
+    pm_unlock_read(h);
     return rc;
 }
 
@@ -1536,5 +1606,4 @@ void pm_iter_free(pm_iter *it)
     free(it);
 }
 
-void pm_create_overflow(pm_hmap *h);
 void pm_create_overflow(pm_hmap *h) { createOverflow(h); }

@@ -112,6 +112,7 @@ typedef struct gobj {
     uint32_t refcnt;
     uint8_t kind;
     uint8_t mark;           /* used by memory walks */
+    uint8_t links_heap;     /* OBJ_ARRAY: a chain links a separately allocated overflow bucket */
     uint64_t size;          /* bytes requested */
     uint64_t charged;       /* bytes Go charges for it (0 for string data) */
     uint64_t nbuckets;      /* OBJ_ARRAY: buckets in the allocation */
@@ -174,7 +175,6 @@ struct pm_hmap {
     pm_runtime *rt;
     pm_maptype *t;
     uint64_t hmap_charged;
-    uint64_t overflow_bytes;            /* separately allocated overflow buckets alive */
     uint64_t allocated;                 /* cumulative bytes charged (TotalAlloc share) */
     int busy;                           /* re-entrancy/concurrency guard */
 };
@@ -269,7 +269,37 @@ bool pm_bucket_in_array(const pm_hmap *h, const gobj *arr, const unsigned char *
 void slot_release_key(const pm_maptype *t, unsigned char *k);
 void slot_release_elem(const pm_maptype *t, unsigned char *e);
 void bucket_release(const pm_maptype *t, unsigned char *b, const gobj *arr);
-void map_after_mutation(pm_hmap *h);
+/* Does releasing arr have to visit its buckets (pointer slots or heap links)? */
+static inline bool array_needs_release(const pm_maptype *t, const gobj *arr)
+{
+    return t->bucket_ptrs || arr->links_heap;
+}
 void set_error(const char *fmt, ...);
+
+/* The per-map reader/writer try-lock every entry point takes (PM_EBUSY on a
+ * conflict, with Go's message in pm_last_error). */
+int pm_lock_write(pm_hmap *h);
+void pm_unlock_write(pm_hmap *h);
+int pm_lock_read(pm_hmap *h);
+void pm_unlock_read(pm_hmap *h);
+/* Single operations for callers holding the write lock (bulk.c, scenario.c):
+ * each is all-or-nothing under a failing rand and runs the debug checker. */
+int map_assign_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen);
+int map_delete_locked(pm_hmap *h, const unsigned char *key, int *deleted);
+int map_clear_locked(pm_hmap *h);
+int map_op_finish(pm_hmap *h, int rc);
+void pm_create_overflow(pm_hmap *h);   /* createOverflow, for mapiterinit */
+
+/* ---- bulk.c: range values (see its opening comment) ---- */
+enum { KEY_RANGE_IMG = 16 };   /* largest range key image: complex128 or a string header */
+int64_t pm_range_len(int64_t start, int64_t stop, int64_t step);
+size_t pm_range_image(int kind, uint32_t size, int64_t i, unsigned char *img, char *text);
+/* The assign loop of pm_assign_range for a validated range, lock held. */
+int pm_range_assign_locked(pm_hmap *h, int64_t start, int64_t step, int64_t n, int64_t *done);
+
+/* ---- iter.c: iteration on a caller-owned pm_iter (caller holds the lock) ---- */
+int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter *it);
+int pm_iter_next_internal(pm_iter *it);
+void pm_iter_release_internal(pm_iter *it);
 
 #endif /* PYMAP_H */

@@ -111,6 +111,8 @@ int pm_hash_key(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, size_t 
 /* Maps.  pm_makemap: hint < 0 or hint*bucketsize > 2^48 is treated as 0. */
 int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out);
 void pm_map_release(pm_hmap *h);        /* drop the caller's reference */
+void pm_map_retain(pm_hmap *h);         /* take another reference */
+const pm_maptype *pm_map_type(const pm_hmap *h);
 int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen,
                  const uint8_t *elem, size_t elemlen);
 /* pm_mapaccess: 1 if found (the elem image copied into out), 0 if not (out
@@ -144,6 +146,95 @@ int pm_iter_current(const pm_iter *it, const uint8_t **key, const uint8_t **elem
 int pm_iter_next(pm_iter *it);
 void pm_iter_start(const pm_iter *it, uint64_t *start_bucket, int *offset);
 void pm_iter_free(pm_iter *it);
+
+/* The per-operation fast path for 8-byte integer keys and elems
+ * (map[int64]int64): pm_access_i64 returns the elem, or `miss` when the key
+ * is absent or the call failed -- a caller that gets `miss` back asks again
+ * through pm_mapaccess to tell the cases apart. */
+int pm_assign_i64(pm_hmap *h, int64_t key, int64_t elem);
+int64_t pm_access_i64(pm_hmap *h, int64_t key, int64_t miss);
+/* Benchmark baselines: do nothing, with the fast paths' signatures. */
+int pm_bench_nop_assign_i64(pm_hmap *h, int64_t key, int64_t elem);
+int64_t pm_bench_nop_access_i64(pm_hmap *h, int64_t key, int64_t miss);
+
+/* ---- Bulk operations: one call, the loop in C (bulk.c) ----
+ * A vector of n values.  Fixed-size kinds: item i is the image at
+ * data + i*stride.  Strings: item i is data[offsets[i] : offsets[i+1]] when
+ * offsets is set, else the fixed-width field at data + i*stride with its
+ * trailing NULs stripped (NumPy's S dtype).  For elems, data == NULL means
+ * the zero value for every item. */
+typedef struct {
+    const uint8_t *data;
+    const int64_t *offsets;
+    uint64_t stride;
+    int64_t n;
+} pm_vec;
+
+/* Each is the loop of single operations, with the same steps and draws.
+ * *done counts the operations that completed: all n on PM_OK; on failure
+ * the map holds exactly the effects of the first *done.  Lookups write the
+ * elem images (16-byte headers for strings, each holding a reference:
+ * release them with pm_release_strings) and a found byte per key. */
+int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t *done);
+int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *found_out,
+                   int64_t *done);
+int pm_delete_many(pm_hmap *h, const pm_vec *keys, int64_t *deleted, int64_t *done);
+void pm_release_strings(const uint8_t *headers, int64_t n);
+/* for i in range(start, stop, step): m[key(i)] = elem(i); see pm_range_ok. */
+int pm_assign_range(pm_hmap *h, int64_t start, int64_t stop, int64_t step, int64_t *done);
+/* Range values: an integer kind takes i itself (it must fit), a float or
+ * complex kind (T)(i), a string "key-<i>"; other elem kinds the zero value.
+ * PM_OK if every i of the range has a key (and elem, when elem != 0) image. */
+int pm_range_ok(const pm_maptype *t, int64_t start, int64_t stop, int64_t step, int elem);
+
+/* ---- The scenario runner (scenario.c) ----
+ * A program is an array of op records run entirely in C over `nmaps` map
+ * slots.  Range ops use the range values above. */
+#define PM_OP_MAKE 1            /* maps[map] = make(types[a], b); the old map is dropped */
+#define PM_OP_INSERT_RANGE 2    /* for i in range(a, b, c): m[key(i)] = elem(i) */
+#define PM_OP_DELETE_RANGE 3    /* for i in range(a, b, c): delete(m, key(i)) */
+#define PM_OP_LOOKUP_RANGE 4    /* for i in range(a, b, c): _, ok := m[key(i)] */
+#define PM_OP_CLEAR 5           /* clear(m) */
+#define PM_OP_DROP 6            /* m = nil */
+#define PM_OP_ITERATE 7         /* for k, v := range m {} */
+#define PM_OP_COPY 8            /* for k, v := range maps[a] { m[k] = v } */
+#define PM_OP_REPEAT 9          /* run the next b records a times */
+
+typedef struct {
+    int32_t op, map;
+    int64_t a, b, c;
+} pm_op;
+
+/* The state after one top-level op (a repeat block is one step). */
+typedef struct {
+    int32_t op, map;            /* the step's op and the slot it acted on last */
+    int32_t live;               /* the slot holds a map */
+    uint32_t B, noverflow, growing, same_size_grow;
+    int64_t count;
+    uint64_t nevacuate;
+    uint64_t bytes;             /* the map's bytes (pm_memory.total) */
+    uint64_t allocated;         /* cumulative bytes charged to the map */
+    int64_t result;             /* hits, deletions, or entries ranged over */
+    uint64_t ops;               /* map operations the step executed */
+} pm_snapshot;
+
+/* Run ops[0:nops].  maps[0:nmaps] are the slots, in and out: the caller's
+ * references go in, and what the slots hold at the end comes back (also on
+ * failure).  snaps receives one snapshot per top-level op (*nsnaps of
+ * them).  On failure *failed is the index of the failing record. */
+int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
+           int32_t nmaps, const pm_op *ops, int64_t nops, pm_snapshot *snaps,
+           int64_t *nsnaps, int64_t *failed);
+
+/* ---- The model's bucket free list (alloc.c) ----
+ * The model's own memory recycling; never part of Go's accounting. */
+typedef struct {
+    uint64_t hits, misses;          /* allocations served from / not from the list */
+    uint64_t bytes_held, objects_held;
+    uint64_t max_bytes, max_object; /* the bounds */
+} pm_freelist_stats;
+void pm_freelist_get_stats(pm_freelist_stats *out);
+void pm_freelist_trim(void);
 
 /* Debug-build switch compiled in? */
 int pm_debug_build(void);

@@ -11,6 +11,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+import numpy as np
+
+from . import _bulk
 from ._native import ffi, lib
 from ._types import Decoder, Kind, parse_kind
 
@@ -388,6 +391,93 @@ class GoMap:
 
     def __len__(self) -> int:
         return self._header().count
+
+    # -- bulk operations: one call, the loop in C --------------------------
+    def _bulk_fail(self, rc: int, done: int, n: int) -> None:
+        if rc == lib.PM_EARG and done == 0:
+            raise ValueError(ffi.string(lib.pm_last_error()).decode())
+        try:
+            _raise(rc, self._rt)
+        except Exception as e:
+            if done:  # operations 0..done-1 took effect, as they would have in Go
+                e.args = (f"{e.args[0] if e.args else e} (at operation {done} of {n}: "
+                          f"the first {done} took effect)",) + e.args[1:]
+            raise
+
+    def insert_many(self, keys: Any, elems: Any = None) -> None:
+        """``m[keys[i]] = elems[i]`` for each i in order (elems=None: zero values).
+
+        Exactly the same steps as one assignment at a time.  Arrays are read in
+        place; see the dtype table in the README.  If operation k fails
+        (MemoryError from max_alloc, a failing rand), the first k took effect.
+        """
+        t = self._t
+        kv = _bulk.to_vec(t._k, keys, "keys")
+        if elems is None:
+            ev = _bulk.Vec(kv.n)
+        else:
+            ev = _bulk.to_vec(t._e, elems, "elems")
+            if ev.n != kv.n:
+                raise ValueError(f"keys and elems differ in length ({kv.n} != {ev.n})")
+        done = ffi.new("int64_t *")
+        rc = lib.pm_assign_many(self._ptr, kv.c, ev.c, done)
+        if rc:
+            self._bulk_fail(rc, done[0], kv.n)
+
+    def lookup_many(self, keys: Any) -> tuple[Any, np.ndarray]:
+        """``v, ok := m[k]`` for each key: (elems, found) as NumPy arrays.
+
+        Missing keys give the zero value.  [N]byte elems come back as V{N},
+        string elems as an object array of str, struct{} elems as None.
+        """
+        t = self._t
+        kv = _bulk.to_vec(t._k, keys, "keys")
+        found = np.zeros(kv.n, dtype=np.bool_)
+        out, outp = _bulk.elems_out(t._e, kv.n)
+        done = ffi.new("int64_t *")
+        fp = _bulk._buf(found) if kv.n else ffi.NULL
+        rc = lib.pm_access_many(self._ptr, kv.c, outp, fp, done)
+        if t._is_str_elem:
+            out = _bulk.decode_strings(out[: done[0]], found[: done[0]]) if rc else _bulk.decode_strings(out, found)
+        if rc:
+            self._bulk_fail(rc, 0, kv.n)
+        return out, found
+
+    def delete_many(self, keys: Any) -> int:
+        """``delete(m, k)`` for each key in order; returns how many were present."""
+        kv = _bulk.to_vec(self._t._k, keys, "keys")
+        deleted = ffi.new("int64_t *")
+        done = ffi.new("int64_t *")
+        rc = lib.pm_delete_many(self._ptr, kv.c, deleted, done)
+        if rc:
+            self._bulk_fail(rc, done[0], kv.n)
+        return deleted[0]
+
+    def insert_range(self, start: int, stop: Optional[int] = None, step: int = 1) -> None:
+        """``for i in range(start, stop, step): m[i] = i``, in C (integer key and elem kinds only)."""
+        if stop is None:
+            start, stop = 0, start
+        for name, v in (("start", start), ("stop", stop), ("step", step)):
+            if isinstance(v, bool) or not hasattr(type(v), "__index__"):
+                raise TypeError(f"{name} must be an int, not {type(v).__name__}")
+            if not _INT64_MIN <= operator.index(v) <= _INT64_MAX:
+                raise OverflowError(f"{name} {v} is outside int64")
+        start, stop, step = operator.index(start), operator.index(stop), operator.index(step)
+        if step == 0:
+            raise ValueError("step must not be zero")
+        ints = (lib.PM_KIND_INT, lib.PM_KIND_UINT)
+        t = self._t
+        if t._k.code not in ints or t._e.code not in ints:
+            raise TypeError(f"insert_range needs integer key and elem kinds, not map[{t.key}]{t.elem}")
+        r = range(start, stop, step)
+        if r:
+            for k in (t._k, t._e):
+                k.encode(r[0])   # OverflowError naming the kind's range
+                k.encode(r[-1])
+        done = ffi.new("int64_t *")
+        rc = lib.pm_assign_range(self._ptr, start, stop, step, done)
+        if rc:
+            self._bulk_fail(rc, done[0], len(r))
 
     def __iter__(self) -> "MapIterator":
         return MapIterator(self, "keys")

@@ -1,0 +1,353 @@
+/*
+ * bulk.c -- many map operations in one call: the loops run in C.
+ *
+ * What it models.  Nothing new: pm_assign_many is exactly n calls of
+ * mapassign, in order, with the same growth steps, evacuations and random
+ * draws -- the only difference is that the boundary between Python and C is
+ * crossed once, not n times.  Each single operation stays all-or-nothing
+ * (map_assign_locked and friends, map.c), so when operation k fails (a
+ * modelled allocation over max_alloc, a failing rand callback, the debug
+ * checker) the map holds exactly the effects of operations 0..k-1 and *done
+ * says k.  Go would have panicked at operation k with the same state.
+ *
+ * Input.  A pm_vec is read in place (the Python layer hands NumPy buffers
+ * over zero-copy): fixed-size kinds are images `stride` bytes apart, strings
+ * are either offset-delimited slices of one byte blob or fixed-width fields
+ * whose trailing NULs are stripped.  Every length and stride is validated
+ * before the first operation, so bad input changes nothing.
+ *
+ * Range values.  pm_assign_range and the scenario runner derive key(i) and
+ * elem(i) from an int64 i: integer kinds take i itself (it must fit the
+ * kind: checked for the whole range before anything runs), floats and
+ * complex numbers (T)(i), strings the text "key-<i>", other elem kinds the
+ * zero value.
+ *
+ * Locking.  A bulk call holds the map's write lock (read lock for lookups)
+ * for its whole duration: another thread touching the map meanwhile gets
+ * the concurrent-access error, as it would mid-way through a Go loop.
+ */
+#include <stdlib.h>
+#include "pymap.h"
+
+/* ---- vectors ---- */
+
+static uint32_t image_size(int kind, uint32_t size)
+{
+    return kind == PM_KIND_STRING ? 16 : size;
+}
+
+/* Validate a vector against a kind before anything runs. */
+static int vec_check(const pm_vec *v, int kind, uint32_t size, int64_t n, const char *what, bool may_be_null)
+{
+    if (v->n != n) {
+        set_error("%s: %lld items, expected %lld", what, (long long)v->n, (long long)n);
+        return PM_EARG;
+    }
+    if (!v->data) {
+        if (may_be_null && !v->offsets)
+            return PM_OK;
+        if (n > 0) {
+            set_error("%s: no data", what);
+            return PM_EARG;
+        }
+        return PM_OK;
+    }
+    if (kind == PM_KIND_STRING) {
+        if (v->offsets) {
+            for (int64_t i = 0; i < n; i++)
+                if (v->offsets[i] < 0 || v->offsets[i + 1] < v->offsets[i]) {
+                    set_error("%s: string offsets must be non-decreasing from 0 (item %lld)",
+                              what, (long long)i);
+                    return PM_EARG;
+                }
+        }
+        return PM_OK;
+    }
+    if (v->offsets) {
+        set_error("%s: offsets only apply to strings", what);
+        return PM_EARG;
+    }
+    if (v->stride < size && n > 1) {
+        set_error("%s: stride %llu is smaller than the %u-byte image", what,
+                  (unsigned long long)v->stride, size);
+        return PM_EARG;
+    }
+    return PM_OK;
+}
+
+/* Item i of a string vector: its bytes and length. */
+static const uint8_t *vec_string(const pm_vec *v, int64_t i, uint64_t *len)
+{
+    if (v->offsets) {
+        *len = (uint64_t)(v->offsets[i + 1] - v->offsets[i]);
+        return v->data + v->offsets[i];
+    }
+    const uint8_t *p = v->data + (uint64_t)i * v->stride;
+    uint64_t n = v->stride;
+    while (n > 0 && p[n - 1] == 0)
+        n--;
+    *len = n;
+    return p;
+}
+
+/* The key image of item i: fixed-size kinds in place, strings as a header
+ * in hdr pointing at the caller's bytes (valid for the call). */
+static const unsigned char *vec_key(const pm_maptype *t, const pm_vec *v, int64_t i, unsigned char hdr[16])
+{
+    if (t->key_kind != PM_KIND_STRING)
+        return v->data + (uint64_t)i * v->stride;
+    uint64_t len;
+    const uint8_t *p = vec_string(v, i, &len);
+    memcpy(hdr, &p, 8);
+    memcpy(hdr + 8, &len, 8);
+    return hdr;
+}
+
+/* The elem argument of mapassign for item i: an image, or raw string bytes. */
+static const uint8_t *vec_elem(const pm_maptype *t, const pm_vec *v, int64_t i, size_t *len)
+{
+    if (!v->data) {
+        *len = 0;
+        return NULL;   /* the zero value */
+    }
+    if (t->elem_kind == PM_KIND_STRING) {
+        uint64_t n;
+        const uint8_t *p = vec_string(v, i, &n);
+        *len = n;
+        return p;
+    }
+    *len = t->elemsize;
+    return v->data + (uint64_t)i * v->stride;
+}
+
+/* ---- bulk operations ---- */
+
+int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t *done)
+{
+    const pm_maptype *t = h->t;
+    int64_t n = keys->n;
+    *done = 0;
+    int rc = vec_check(keys, t->key_kind, t->keysize, n, "keys", false);
+    if (rc == PM_OK)
+        rc = vec_check(elems, t->elem_kind, t->elemsize, n, "elems", true);
+    if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
+        return rc;
+    unsigned char hdr[16];
+    for (int64_t i = 0; i < n; i++) {
+        size_t elen;
+        const uint8_t *e = vec_elem(t, elems, i, &elen);
+        if ((rc = map_assign_locked(h, vec_key(t, keys, i, hdr), e, elen)) != PM_OK)
+            break;
+        *done = i + 1;
+    }
+    pm_unlock_write(h);
+    return rc;
+}
+
+int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *found_out, int64_t *done)
+{
+    const pm_maptype *t = h->t;
+    int64_t n = keys->n;
+    *done = 0;
+    int rc = vec_check(keys, t->key_kind, t->keysize, n, "keys", false);
+    if (rc != PM_OK || (rc = pm_lock_read(h)) != PM_OK)
+        return rc;
+    uint32_t es = image_size(t->elem_kind, t->elemsize);
+    bool strings = t->elem_kind == PM_KIND_STRING;
+    unsigned char hdr[16];
+    for (int64_t i = 0; i < n; i++) {
+        unsigned char *k, *e;
+        uint8_t *out = elems_out + (uint64_t)i * es;
+        bool found = mapaccessK(h, vec_key(t, keys, i, hdr), &k, &e);
+        if (h->rt->rand_failed) {   /* a NaN key's hash draw failed */
+            rc = map_op_finish(h, PM_OK);
+            break;
+        }
+        found_out[i] = found;
+        if (found && es) {
+            memcpy(out, e, es);
+            if (strings && deref(e))
+                gc_incref(GOBJ_OF(deref(e)));
+        } else if (es) {
+            memset(out, 0, es);
+        }
+        *done = i + 1;
+    }
+    pm_unlock_read(h);
+    return rc;
+}
+
+void pm_release_strings(const uint8_t *headers, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        pm_string_release(pm_deref(headers + 16 * (uint64_t)i));
+}
+
+int pm_delete_many(pm_hmap *h, const pm_vec *keys, int64_t *deleted, int64_t *done)
+{
+    const pm_maptype *t = h->t;
+    int64_t n = keys->n;
+    *done = 0;
+    *deleted = 0;
+    int rc = vec_check(keys, t->key_kind, t->keysize, n, "keys", false);
+    if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
+        return rc;
+    unsigned char hdr[16];
+    for (int64_t i = 0; i < n; i++) {
+        int d;
+        if ((rc = map_delete_locked(h, vec_key(t, keys, i, hdr), &d)) != PM_OK)
+            break;
+        *deleted += d;
+        *done = i + 1;
+    }
+    pm_unlock_write(h);
+    return rc;
+}
+
+/* ---- range values ---- */
+
+/* Number of items of range(start, stop, step), step != 0. */
+int64_t pm_range_len(int64_t start, int64_t stop, int64_t step)
+{
+    __int128 span = step > 0 ? (__int128)stop - start : (__int128)start - stop;
+    __int128 st = step > 0 ? step : -(__int128)step;
+    return span <= 0 ? 0 : (int64_t)((span + st - 1) / st);
+}
+
+static bool int_fits(int kind, uint32_t size, int64_t lo, int64_t hi)
+{
+    if (kind == PM_KIND_UINT) {
+        return lo >= 0 && (size == 8 || (uint64_t)hi < ((uint64_t)1 << (8 * size)));
+    }
+    if (size == 8)
+        return true;
+    int64_t max = ((int64_t)1 << (8 * size - 1)) - 1;
+    return lo >= -max - 1 && hi <= max;
+}
+
+static int range_kind_ok(int kind, uint32_t size, int64_t lo, int64_t hi, bool is_elem, const char *what)
+{
+    switch (kind) {
+    case PM_KIND_INT:
+    case PM_KIND_UINT:
+        if (!int_fits(kind, size, lo, hi)) {
+            set_error("%s: range values %lld..%lld do not fit %s%u", what, (long long)lo,
+                      (long long)hi, kind == PM_KIND_INT ? "int" : "uint", 8 * size);
+            return PM_EARG;
+        }
+        return PM_OK;
+    case PM_KIND_FLOAT:
+    case PM_KIND_COMPLEX:
+    case PM_KIND_STRING:
+        return PM_OK;
+    default:
+        if (is_elem)
+            return PM_OK;   /* the zero value */
+        set_error("%s: range ops need an integer, float, complex or string key", what);
+        return PM_EARG;
+    }
+}
+
+int pm_range_ok(const pm_maptype *t, int64_t start, int64_t stop, int64_t step, int elem)
+{
+    if (step == 0) {
+        set_error("range step must not be zero");
+        return PM_EARG;
+    }
+    int64_t n = pm_range_len(start, stop, step);
+    if (n == 0)
+        return range_kind_ok(t->key_kind, t->keysize, 0, 0, false, "key");
+    int64_t last = (int64_t)((__int128)start + (__int128)(n - 1) * step);
+    int64_t lo = start < last ? start : last, hi = start < last ? last : start;
+    int rc = range_kind_ok(t->key_kind, t->keysize, lo, hi, false, "key");
+    if (rc == PM_OK && elem)
+        rc = range_kind_ok(t->elem_kind, t->elemsize, lo, hi, true, "elem");
+    return rc;
+}
+
+/* "key-<i>" into buf; returns the length. */
+static size_t key_text(int64_t i, char *buf)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = i < 0 ? -(uint64_t)i : (uint64_t)i;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    memcpy(buf, "key-", 4);
+    len = 4;
+    if (i < 0)
+        buf[len++] = '-';
+    while (n)
+        buf[len++] = tmp[--n];
+    return len;
+}
+
+/* The image of value i for a kind (strings: a header into text, which must
+ * hold 32 bytes).  Returns the elem length mapassign wants. */
+size_t pm_range_image(int kind, uint32_t size, int64_t i, unsigned char *img, char *text)
+{
+    memset(img, 0, image_size(kind, size) < 16 ? 16 : image_size(kind, size));
+    switch (kind) {
+    case PM_KIND_INT:
+    case PM_KIND_UINT:
+        memcpy(img, &i, size);   /* little-endian truncation of a value that fits */
+        return size;
+    case PM_KIND_FLOAT:
+    case PM_KIND_COMPLEX:
+        if (size == 4 || (size == 8 && kind == PM_KIND_COMPLEX)) {
+            float f = (float)i;
+            memcpy(img, &f, 4);
+        } else {
+            double d = (double)i;
+            memcpy(img, &d, 8);
+        }
+        return size;
+    case PM_KIND_STRING: {
+        uint64_t len = key_text(i, text);
+        const char *p = text;
+        memcpy(img, &p, 8);
+        memcpy(img + 8, &len, 8);
+        return len;
+    }
+    default:
+        return size;   /* zeroed */
+    }
+}
+
+int pm_assign_range(pm_hmap *h, int64_t start, int64_t stop, int64_t step, int64_t *done)
+{
+    const pm_maptype *t = h->t;
+    *done = 0;
+    int rc = pm_range_ok(t, start, stop, step, 1);
+    if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
+        return rc;
+    rc = pm_range_assign_locked(h, start, step, pm_range_len(start, stop, step), done);
+    pm_unlock_write(h);
+    return rc;
+}
+
+int pm_range_assign_locked(pm_hmap *h, int64_t start, int64_t step, int64_t n, int64_t *done)
+{
+    const pm_maptype *t = h->t;
+    unsigned char kimg[KEY_RANGE_IMG], eimg[KEY_RANGE_IMG];
+    char ktext[32], etext[32];
+    bool big_elem = image_size(t->elem_kind, t->elemsize) > KEY_RANGE_IMG;
+    for (int64_t j = 0; j < n; j++) {
+        int64_t i = (int64_t)((uint64_t)start + (uint64_t)j * (uint64_t)step);
+        pm_range_image(t->key_kind, t->keysize, i, kimg, ktext);
+        const uint8_t *e = NULL;
+        size_t elen = 0;
+        if (!big_elem) {
+            elen = pm_range_image(t->elem_kind, t->elemsize, i, eimg, etext);
+            e = t->elem_kind == PM_KIND_STRING ? (const uint8_t *)etext : eimg;
+        }
+        int rc = map_assign_locked(h, kimg, e, elen);
+        if (rc != PM_OK)
+            return rc;
+        *done = j + 1;
+    }
+    return PM_OK;
+}

@@ -1,0 +1,322 @@
+/*
+ * scenario.c -- the scenario runner: a program of map operations, run in C.
+ *
+ * What it models.  The Go program a scenario stands for: a handful of map
+ * variables (the slots), each `make`d, filled, emptied, ranged over, copied
+ * or set to nil, in loops.  Every op is made of the same single operations
+ * as the rest of the model (map_assign_locked & co.), so a program has
+ * exactly the state, growth steps and draws of doing the same operations
+ * one by one from Python -- only without Python in the loop.
+ *
+ * Program form.  An array of pm_op records.  PM_OP_REPEAT (a = count, b =
+ * body length) runs the b records after it a times; bodies nest.  A repeat
+ * block is one step; every other top-level record is one step; after each
+ * step the runner writes a pm_snapshot of the slot the step acted on last.
+ * The structure is validated before anything runs (record kinds, slot and
+ * type indices, body lengths); what depends on the state -- a range op on a
+ * slot holding no map, range values that do not fit the slot's type -- is
+ * checked when the op is reached, before it changes anything.  A failing op
+ * stops the program: *failed names its record, the slots keep the state the
+ * program had reached, and the snapshots written so far stay valid.
+ *
+ * Slots.  maps[] is in/out: the caller may pass maps in (its references are
+ * taken over) and receives what the slots hold at the end.  `make` on a
+ * slot that holds a map drops the old one first (Go's m = make(...) makes
+ * the old map garbage); `drop` is m = nil.
+ *
+ * Left out until the heap model exists: gc, free_os_memory, pool_get,
+ * pool_put, advance, set_gogc, set_memory_limit.
+ */
+#include <stdlib.h>
+#include "pymap.h"
+
+typedef struct runner {
+    pm_runtime *rt;
+    pm_maptype *const *types;
+    int32_t ntypes;
+    pm_hmap **maps;
+    int32_t nmaps;
+    const pm_op *ops;
+    int64_t *failed;
+    int64_t result;     /* of the current step */
+    uint64_t nops;      /* map operations of the current step */
+    int32_t last_map, last_op;
+} runner;
+
+/* Validate records [lo, hi): kinds, indices and repeat bodies. */
+static int validate(const runner *r, int64_t lo, int64_t hi)
+{
+    for (int64_t i = lo; i < hi; i++) {
+        const pm_op *o = &r->ops[i];
+        *r->failed = i;
+        if (o->op < PM_OP_MAKE || o->op > PM_OP_REPEAT) {
+            set_error("op %lld: unknown op code %d", (long long)i, o->op);
+            return PM_EARG;
+        }
+        if (o->op == PM_OP_REPEAT) {
+            if (o->a < 0 || o->b < 0 || o->b > hi - i - 1) {
+                set_error("op %lld: repeat needs count >= 0 and a body inside the program", (long long)i);
+                return PM_EARG;
+            }
+            int rc = validate(r, i + 1, i + 1 + o->b);
+            if (rc != PM_OK)
+                return rc;
+            i += o->b;
+            continue;
+        }
+        if (o->map < 0 || o->map >= r->nmaps) {
+            set_error("op %lld: map slot %d outside 0..%d", (long long)i, o->map, r->nmaps - 1);
+            return PM_EARG;
+        }
+        if (o->op == PM_OP_MAKE && (o->a < 0 || o->a >= r->ntypes)) {
+            set_error("op %lld: type index %lld outside 0..%d", (long long)i, (long long)o->a, r->ntypes - 1);
+            return PM_EARG;
+        }
+        if (o->op == PM_OP_COPY && (o->a < 0 || o->a >= r->nmaps || o->a == o->map)) {
+            set_error("op %lld: copy needs a source slot other than the destination", (long long)i);
+            return PM_EARG;
+        }
+        if ((o->op == PM_OP_INSERT_RANGE || o->op == PM_OP_DELETE_RANGE || o->op == PM_OP_LOOKUP_RANGE) &&
+            o->c == 0) {
+            set_error("op %lld: range step must not be zero", (long long)i);
+            return PM_EARG;
+        }
+    }
+    return PM_OK;
+}
+
+static pm_hmap *need_map(runner *r, int64_t i, int32_t slot)
+{
+    pm_hmap *h = r->maps[slot];
+    if (!h)
+        set_error("op %lld: map slot %d holds no map (make it first)", (long long)i, slot);
+    return h;
+}
+
+/* delete or look up key(i) for i in the range; lock held. */
+static int range_keys(runner *r, pm_hmap *h, const pm_op *o, bool del)
+{
+    const pm_maptype *t = h->t;
+    int64_t n = pm_range_len(o->a, o->b, o->c);
+    unsigned char kimg[KEY_RANGE_IMG];
+    char text[32];
+    for (int64_t j = 0; j < n; j++) {
+        int64_t i = (int64_t)((uint64_t)o->a + (uint64_t)j * (uint64_t)o->c);
+        pm_range_image(t->key_kind, t->keysize, i, kimg, text);
+        if (del) {
+            int d, rc = map_delete_locked(h, kimg, &d);
+            if (rc != PM_OK)
+                return rc;
+            r->result += d;
+        } else {
+            unsigned char *k, *e;
+            r->result += mapaccessK(h, kimg, &k, &e);
+            if (h->rt->rand_failed)
+                return map_op_finish(h, PM_OK);
+        }
+        r->nops++;
+    }
+    return PM_OK;
+}
+
+/* for k, v := range src { if dst: dst[k] = v }, src read-locked by the caller. */
+static int range_over(runner *r, pm_hmap *src, pm_hmap *dst)
+{
+    pm_iter it;
+    int rc = pm_iter_init_internal(src, -1, 0, &it);
+    if (rc == PM_OK && src->rt->rand_failed)
+        rc = PM_ERAND;
+    const pm_maptype *t = src->t;
+    bool strelem = t->elem_kind == PM_KIND_STRING;
+    while (rc == PM_OK && it.key) {
+        r->result++;
+        if (dst) {
+            const uint8_t *e = it.elem;
+            size_t elen = t->elemsize;
+            if (strelem) {
+                uint64_t len;
+                e = pm_string_data(it.elem, &len);
+                elen = len;
+            }
+            rc = map_assign_locked(dst, it.key, e, elen);
+            r->nops++;
+        }
+        if (rc == PM_OK)
+            rc = pm_iter_next_internal(&it);
+    }
+    if (src->rt->rand_failed) {
+        src->rt->rand_failed = 0;
+        set_error("rand callback failed");
+        rc = PM_ERAND;
+    }
+    pm_iter_release_internal(&it);
+    return rc;
+}
+
+static int run_one(runner *r, int64_t i)
+{
+    const pm_op *o = &r->ops[i];
+    pm_hmap *h = NULL;
+    int rc = PM_OK;
+    r->last_op = o->op;
+    r->last_map = o->map;
+    *r->failed = i;
+    switch (o->op) {
+    case PM_OP_MAKE: {
+        pm_hmap *nh;
+        rc = pm_makemap(r->rt, r->types[o->a], o->b, &nh);
+        if (rc != PM_OK)
+            return rc;
+        pm_map_release(r->maps[o->map]);
+        r->maps[o->map] = nh;
+        r->nops++;
+        return PM_OK;
+    }
+    case PM_OP_DROP:
+        pm_map_release(r->maps[o->map]);
+        r->maps[o->map] = NULL;
+        return PM_OK;
+    default:
+        break;
+    }
+    if (!(h = need_map(r, i, o->map)))
+        return PM_EARG;
+    switch (o->op) {
+    case PM_OP_INSERT_RANGE: {
+        if ((rc = pm_range_ok(h->t, o->a, o->b, o->c, 1)) != PM_OK)
+            return rc;
+        if ((rc = pm_lock_write(h)) != PM_OK)
+            return rc;
+        int64_t done = 0;
+        rc = pm_range_assign_locked(h, o->a, o->c, pm_range_len(o->a, o->b, o->c), &done);
+        r->nops += (uint64_t)done;
+        r->result += done;
+        pm_unlock_write(h);
+        return rc;
+    }
+    case PM_OP_DELETE_RANGE:
+    case PM_OP_LOOKUP_RANGE: {
+        bool del = o->op == PM_OP_DELETE_RANGE;
+        if ((rc = pm_range_ok(h->t, o->a, o->b, o->c, 0)) != PM_OK)
+            return rc;
+        if ((rc = del ? pm_lock_write(h) : pm_lock_read(h)) != PM_OK)
+            return rc;
+        rc = range_keys(r, h, o, del);
+        del ? pm_unlock_write(h) : pm_unlock_read(h);
+        return rc;
+    }
+    case PM_OP_CLEAR:
+        if ((rc = pm_lock_write(h)) != PM_OK)
+            return rc;
+        rc = map_clear_locked(h);
+        r->nops++;
+        pm_unlock_write(h);
+        return rc;
+    case PM_OP_ITERATE:
+    case PM_OP_COPY: {
+        pm_hmap *src = h, *dst = NULL;
+        if (o->op == PM_OP_COPY) {
+            dst = h;
+            if (!(src = need_map(r, i, (int32_t)o->a)))
+                return PM_EARG;
+            if (src->t != dst->t && (src->t->key_kind != dst->t->key_kind || src->t->keysize != dst->t->keysize ||
+                                     src->t->elem_kind != dst->t->elem_kind || src->t->elemsize != dst->t->elemsize)) {
+                set_error("op %lld: copy between maps of different types", (long long)i);
+                return PM_EARG;
+            }
+            if ((rc = pm_lock_write(dst)) != PM_OK)
+                return rc;
+        }
+        /* mapiterinit writes the source's flags: it takes the write lock. */
+        if ((rc = pm_lock_write(src)) == PM_OK) {
+            rc = range_over(r, src, dst);
+            pm_unlock_write(src);
+        }
+        if (dst)
+            pm_unlock_write(dst);
+        return rc;
+    }
+    default:
+        set_error("op %lld: unknown op code %d", (long long)i, o->op);
+        return PM_EARG;
+    }
+}
+
+/* Run records [lo, hi) once. */
+static int run_block(runner *r, int64_t lo, int64_t hi)
+{
+    for (int64_t i = lo; i < hi; i++) {
+        const pm_op *o = &r->ops[i];
+        if (o->op == PM_OP_REPEAT) {
+            for (int64_t k = 0; k < o->a; k++) {
+                int rc = run_block(r, i + 1, i + 1 + o->b);
+                if (rc != PM_OK)
+                    return rc;
+            }
+            i += o->b;
+            continue;
+        }
+        int rc = run_one(r, i);
+        if (rc != PM_OK)
+            return rc;
+    }
+    return PM_OK;
+}
+
+static void snapshot(const runner *r, pm_snapshot *s)
+{
+    memset(s, 0, sizeof *s);
+    s->op = r->last_op;
+    s->map = r->last_map;
+    s->result = r->result;
+    s->ops = r->nops;
+    pm_hmap *h = r->last_map >= 0 ? r->maps[r->last_map] : NULL;
+    if (!h)
+        return;
+    pm_memory m;
+    pm_map_memory(h, &m);
+    s->live = 1;
+    s->B = h->B;
+    s->noverflow = h->noverflow;
+    s->growing = h_growing(h);
+    s->same_size_grow = !!(h->flags & sameSizeGrow);
+    s->count = h->count;
+    s->nevacuate = h->nevacuate;
+    s->bytes = m.total;
+    s->allocated = h->allocated;
+}
+
+int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
+           int32_t nmaps, const pm_op *ops, int64_t nops, pm_snapshot *snaps,
+           int64_t *nsnaps, int64_t *failed)
+{
+    runner r = {rt, types, ntypes, maps, nmaps, ops, failed, 0, 0, -1, 0};
+    *nsnaps = 0;
+    *failed = -1;
+    if (nops < 0 || nmaps < 0 || ntypes < 0) {
+        set_error("negative program size");
+        return PM_EARG;
+    }
+    for (int32_t k = 0; k < ntypes; k++)
+        if (!types[k]) {
+            set_error("type %d is missing", k);
+            return PM_EARG;
+        }
+    int rc = validate(&r, 0, nops);
+    if (rc != PM_OK)
+        return rc;
+    *failed = -1;
+    for (int64_t i = 0; i < nops; i++) {
+        const pm_op *o = &ops[i];
+        int64_t end = o->op == PM_OP_REPEAT ? i + 1 + o->b : i + 1;
+        r.result = 0;
+        r.nops = 0;
+        rc = run_block(&r, i, end);
+        snapshot(&r, &snaps[(*nsnaps)++]);
+        if (rc != PM_OK)
+            return rc;
+        i = end - 1;
+    }
+    *failed = -1;
+    return PM_OK;
+}
