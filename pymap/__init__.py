@@ -35,7 +35,10 @@ from ._map import (  # noqa: E402
     MapType,
     Runtime,
     default_runtime,
+    freelist_stats,
+    freelist_trim,
 )
+from ._scenario import Scenario, ScenarioResult, Step  # noqa: E402
 
 __all__ = [
     "GO_VERSIONS",
@@ -50,5 +53,10 @@ __all__ = [
     "MapMemory",
     "MapType",
     "Runtime",
+    "Scenario",
+    "ScenarioResult",
+    "Step",
     "default_runtime",
+    "freelist_stats",
+    "freelist_trim",
 ]

@@ -270,6 +270,30 @@ class MapMemory:
     allocated: int
 
 
+@dataclass(frozen=True)
+class FreeListStats:
+    """The model's own bucket free list (never part of Go's accounting)."""
+
+    hits: int           #: allocations served from the list
+    misses: int         #: recyclable allocations that went to malloc
+    bytes_held: int
+    objects_held: int
+    max_bytes: int      #: bound on bytes_held
+    max_object: int     #: larger objects are never held
+
+
+def freelist_stats() -> FreeListStats:
+    """Counters of the process-wide bucket free list that recycles the model's memory."""
+    st = ffi.new("pm_freelist_stats *")
+    lib.pm_freelist_get_stats(st)
+    return FreeListStats(st.hits, st.misses, st.bytes_held, st.objects_held, st.max_bytes, st.max_object)
+
+
+def freelist_trim() -> None:
+    """Return everything the free list holds to malloc."""
+    lib.pm_freelist_trim()
+
+
 _ORIGINS = {lib.PM_ORIGIN_ARRAY: "array", lib.PM_ORIGIN_PREALLOC: "prealloc", lib.PM_ORIGIN_HEAP: "heap"}
 
 
@@ -321,9 +345,19 @@ class GoMap:
         rc = lib.pm_makemap(rt._ptr, t._ptr, hint, out)
         if rc != lib.PM_OK:
             _raise(rc, rt)
+        self._setup(out[0], t, rt)
+
+    @classmethod
+    def _adopt(cls, ptr: Any, t: MapType, rt: Runtime) -> "GoMap":
+        """Wrap a map reference handed over by the C core (the scenario runner)."""
+        self = object.__new__(cls)
+        self._setup(ptr, t, rt)
+        return self
+
+    def _setup(self, ptr: Any, t: MapType, rt: Runtime) -> None:
         self._t = t
         self._rt = rt
-        self._ptr = ffi.gc(out[0], lib.pm_map_release)
+        self._ptr = ffi.gc(ptr, lib.pm_map_release)
         self._kenc = t._k.encode
         self._venc = t._e.encode
         self._vdec = t._e.decode

@@ -1,0 +1,250 @@
+"""pymap.Scenario: a program of map operations run entirely in C.
+
+A scenario is a list of op dicts -- the same names the ``pymap`` command's
+scenario files use.  Every op acts on a map slot (``"map"``, default 0):
+
+==============  =====================================================  ======================
+op              meaning (Go)                                           fields
+==============  =====================================================  ======================
+make            ``m = make(map[K]V, hint)`` (the old map is garbage)   key, elem (or type), hint=0
+insert_range    ``for i in range(start, stop, step): m[key(i)] = elem(i)``  start=0, stop, step=1
+delete_range    ``... delete(m, key(i))``                              start=0, stop, step=1
+lookup_range    ``... _, ok := m[key(i)]``                             start=0, stop, step=1
+clear           ``clear(m)`` (1.19/1.20: the range-delete idiom)
+drop            ``m = nil``
+iterate         ``for k, v := range m {}``
+copy            ``for k, v := range maps[src] { m[k] = v }``           src
+repeat          run ``body`` ``count`` times (one step)                count, body
+==============  =====================================================  ======================
+
+Range values: an integer kind takes i itself (it must fit), float and
+complex kinds ``T(i)``, strings ``"key-<i>"``; other elem kinds the zero
+value.  ``run()`` returns one :class:`Step` per top-level op (a repeat block
+is one step) with the state of the map the step acted on last.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Sequence
+
+from ._native import ffi, lib
+
+OPS: dict[str, int] = {
+    "make": lib.PM_OP_MAKE,
+    "insert_range": lib.PM_OP_INSERT_RANGE,
+    "delete_range": lib.PM_OP_DELETE_RANGE,
+    "lookup_range": lib.PM_OP_LOOKUP_RANGE,
+    "clear": lib.PM_OP_CLEAR,
+    "drop": lib.PM_OP_DROP,
+    "iterate": lib.PM_OP_ITERATE,
+    "copy": lib.PM_OP_COPY,
+    "repeat": lib.PM_OP_REPEAT,
+}
+_OP_NAMES = {v: k for k, v in OPS.items()}
+
+_FIELDS: dict[str, dict[str, Any]] = {   # allowed fields and their defaults (None: required)
+    "make": {"map": 0, "key": None, "elem": None, "type": None, "hint": 0},
+    "insert_range": {"map": 0, "start": 0, "stop": None, "step": 1},
+    "delete_range": {"map": 0, "start": 0, "stop": None, "step": 1},
+    "lookup_range": {"map": 0, "start": 0, "stop": None, "step": 1},
+    "clear": {"map": 0},
+    "drop": {"map": 0},
+    "iterate": {"map": 0},
+    "copy": {"map": 0, "src": None},
+    "repeat": {"count": None, "body": None},
+}
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+@dataclass(frozen=True)
+class Step:
+    """The state after one top-level op of a scenario."""
+
+    op: str            #: the op (for a repeat block: the last op of its body)
+    map: int           #: the slot it acted on last
+    live: bool         #: the slot holds a map (False after drop)
+    B: int
+    count: int
+    noverflow: int
+    growing: bool
+    same_size_grow: bool
+    nevacuate: int
+    bytes: int         #: the map's bytes now (MapMemory.total)
+    allocated: int     #: cumulative bytes charged to the map (its TotalAlloc share)
+    result: int        #: lookups: hits; deletes: deletions; iterate/copy: entries ranged over; insert: inserts
+    ops: int           #: map operations the step executed
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    steps: list[Step]
+    maps: dict[int, Any]   #: slot -> GoMap for the slots holding a map at the end
+
+
+def _int_field(op: str, name: str, v: Any, lo: int = _INT64[0]) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{op}: {name} must be an int, not {type(v).__name__}")
+    if not _INT64[0] <= v <= _INT64[1]:
+        raise OverflowError(f"{op}: {name} {v} is outside int64")
+    if v < lo:
+        raise ValueError(f"{op}: {name} must be >= {lo}, got {v}")
+    return v
+
+
+class Scenario:
+    """A compiled scenario program; ``run()`` executes it in C.
+
+    >>> sc = Scenario([{"op": "make", "key": "int64", "elem": "int64"},
+    ...                {"op": "insert_range", "stop": 1000},
+    ...                {"op": "clear"}])
+    >>> [s.count for s in sc.run().steps]
+    [0, 1000, 0]
+    """
+
+    def __init__(self, ops: Sequence[Mapping[str, Any]], runtime: Any = None,
+                 maps: Optional[int] = None) -> None:
+        from ._map import MapType, Runtime, default_runtime
+
+        rt = runtime if runtime is not None else default_runtime()
+        if not isinstance(rt, Runtime):
+            raise TypeError("runtime must be a pymap.Runtime")
+        self.runtime = rt
+        self._types: list[MapType] = []
+        self._records: list[tuple[int, int, int, int, int]] = []
+        self._nslots = 0
+        self.ops = ops
+        self._nsteps = self._compile(ops, "ops", top=True)
+        if maps is not None:
+            if maps < self._nslots:
+                raise ValueError(f"maps={maps}, but the program uses slot {self._nslots - 1}")
+            self._nslots = maps
+        self._nslots = max(self._nslots, 1)
+        self._cops = ffi.new("pm_op[]", max(len(self._records), 1))
+        for i, r in enumerate(self._records):
+            c = self._cops[i]
+            c.op, c.map, c.a, c.b, c.c = r
+        self._MapType = MapType
+
+    def _type_index(self, where: str, d: Mapping[str, Any]) -> int:
+        from ._map import MapType
+
+        t = d.get("type")
+        if t is not None:
+            if "key" in d or "elem" in d:
+                raise ValueError(f"{where}: give type, or key and elem, not both")
+            if not isinstance(t, MapType):
+                raise TypeError(f"{where}: type must be a pymap.MapType")
+        else:
+            if d.get("key") is None or d.get("elem") is None:
+                raise ValueError(f"{where}: make needs key and elem (Go type spellings) or type")
+            try:
+                t = MapType(d["key"], d["elem"])
+            except (TypeError, ValueError) as e:
+                raise type(e)(f"{where}: {e}") from None
+        for i, u in enumerate(self._types):
+            if u == t:
+                return i
+        self._types.append(t)
+        return len(self._types) - 1
+
+    def _compile(self, ops: Sequence[Mapping[str, Any]], where: str, top: bool = False) -> int:
+        if isinstance(ops, (str, bytes)) or not isinstance(ops, Sequence):
+            raise TypeError(f"{where} must be a list of op dicts")
+        for i, d in enumerate(ops):
+            w = f"{where}[{i}]"
+            if not isinstance(d, Mapping):
+                raise TypeError(f"{w} must be a dict, not {type(d).__name__}")
+            name = d.get("op")
+            if name not in OPS:
+                raise ValueError(f"{w}: unknown op {name!r}; ops are {', '.join(OPS)}")
+            w = f"{w} ({name})"
+            allowed = _FIELDS[name]
+            extra = set(d) - set(allowed) - {"op"}
+            if extra:
+                raise ValueError(f"{w}: unknown field(s) {', '.join(sorted(extra))}; "
+                                 f"{name} takes {', '.join(allowed) or 'no fields'}")
+            for f, dflt in allowed.items():
+                if dflt is None and f not in d and f not in ("key", "elem", "type"):
+                    raise ValueError(f"{w}: missing field {f!r}")
+            code = OPS[name]
+            if name == "repeat":
+                count = _int_field(w, "count", d["count"], lo=0)
+                pos = len(self._records)
+                self._records.append((code, 0, count, 0, 0))
+                self._compile(d["body"], f"{w}.body")
+                self._records[pos] = (code, 0, count, len(self._records) - pos - 1, 0)
+                continue
+            slot = _int_field(w, "map", d.get("map", 0), lo=0)
+            if slot >= 1 << 16:
+                raise ValueError(f"{w}: map slot {slot} is too large (at most 65535)")
+            self._nslots = max(self._nslots, slot + 1)
+            a = b = c = 0
+            if name == "make":
+                a = self._type_index(w, d)
+                b = _int_field(w, "hint", d.get("hint", 0))
+            elif name.endswith("_range"):
+                a = _int_field(w, "start", d.get("start", 0))
+                b = _int_field(w, "stop", d["stop"])
+                c = _int_field(w, "step", d.get("step", 1))
+                if c == 0:
+                    raise ValueError(f"{w}: step must not be zero")
+            elif name == "copy":
+                a = _int_field(w, "src", d["src"], lo=0)
+                if a == slot:
+                    raise ValueError(f"{w}: src must differ from map")
+                self._nslots = max(self._nslots, a + 1)
+            self._records.append((code, slot, a, b, c))
+        return len(ops)
+
+    def run(self, maps: Optional[Mapping[int, Any]] = None) -> ScenarioResult:
+        """Run the program once.  ``maps`` optionally puts existing GoMaps in slots
+        (they are shared, as Go map values are); the result carries the maps the
+        slots hold at the end."""
+        from ._map import GoMap, _raise
+
+        rt = self.runtime
+        slots = ffi.new("pm_hmap *[]", self._nslots)
+        for k, m in (maps or {}).items():
+            if not isinstance(m, GoMap):
+                raise TypeError(f"maps[{k}] must be a pymap.GoMap")
+            if not isinstance(k, int) or not 0 <= k < self._nslots:
+                raise ValueError(f"maps: slot {k!r} outside 0..{self._nslots - 1}")
+            if m._rt is not rt:
+                raise ValueError(f"maps[{k}] belongs to another Runtime")
+        for k, m in (maps or {}).items():
+            lib.pm_map_retain(m._ptr)
+            slots[k] = m._ptr
+        types = ffi.new("pm_maptype *[]", [t._ptr for t in self._types] or [ffi.NULL])
+        snaps = ffi.new("pm_snapshot[]", max(self._nsteps, 1))
+        nsnaps = ffi.new("int64_t *")
+        failed = ffi.new("int64_t *")
+        rc = lib.pm_run(rt._ptr, types, len(self._types), slots, self._nslots, self._cops,
+                        len(self._records), snaps, nsnaps, failed)
+        final: dict[int, Any] = {}
+        bytype = {t._ptr: t for t in self._types}
+        for k in range(self._nslots):
+            if slots[k] != ffi.NULL:
+                tp = lib.pm_map_type(slots[k])
+                t = next((u for p, u in bytype.items() if p == tp), None)
+                if t is None:   # a map passed in with its own MapType object
+                    t = next(m._t for m in (maps or {}).values() if m._t._ptr == tp)
+                final[k] = GoMap._adopt(slots[k], t, rt)
+        result = ScenarioResult([self._step(snaps[i]) for i in range(nsnaps[0])], final)
+        if rc:
+            try:
+                _raise(rc, rt)
+            except Exception as e:
+                e.args = (f"scenario record {failed[0]}: {e.args[0] if e.args else e}",) + e.args[1:]
+                e.result = result  # type: ignore[attr-defined]  # the steps and maps reached
+                raise
+        return result
+
+    @staticmethod
+    def _step(s: Any) -> Step:
+        return Step(_OP_NAMES.get(s.op, "?"), s.map, bool(s.live), s.B, s.count, s.noverflow,
+                    bool(s.growing), bool(s.same_size_grow), s.nevacuate, s.bytes, s.allocated,
+                    s.result, s.ops)
+
+    def __repr__(self) -> str:
+        return f"<pymap.Scenario {self._nsteps} steps, {len(self._records)} records, {self._nslots} map slots>"
