@@ -215,6 +215,7 @@ class MapType:
         self._zero = self._e.encode(_zero_value(self._e))
         self._is_str_elem = self._e.code == lib.PM_KIND_STRING
         self._elem_img = 16 if self._is_str_elem else self._e.size
+        self._i64 = all(k.code == lib.PM_KIND_INT and k.size == 8 for k in (self._k, self._e))
 
     def __repr__(self) -> str:
         return f"pymap.MapType({self.key!r}, {self.elem!r})"
@@ -330,6 +331,11 @@ class GoMap:
 
     __slots__ = ("_t", "_rt", "_ptr", "_kenc", "_venc", "_vdec", "_outlen", "__weakref__")
 
+    def __new__(cls, t: MapType, *args: Any, **kwargs: Any) -> "GoMap":
+        if cls is GoMap and isinstance(t, MapType) and t._i64:
+            cls = _GoMapI64
+        return object.__new__(cls)
+
     def __init__(self, t: MapType, hint: int = 0, runtime: Optional[Runtime] = None) -> None:
         if not isinstance(t, MapType):
             raise TypeError(f"t must be a pymap.MapType, not {type(t).__name__}")
@@ -350,7 +356,7 @@ class GoMap:
     @classmethod
     def _adopt(cls, ptr: Any, t: MapType, rt: Runtime) -> "GoMap":
         """Wrap a map reference handed over by the C core (the scenario runner)."""
-        self = object.__new__(cls)
+        self = object.__new__(_GoMapI64 if t._i64 else cls)
         self._setup(ptr, t, rt)
         return self
 
@@ -629,6 +635,43 @@ class GoMap:
     def __repr__(self) -> str:
         h = self._header()
         return f"<pymap.GoMap map[{self._t.key}]{self._t.elem} go={self._rt.go} len={h.count} B={h.B}>"
+
+
+_assign_i64 = lib.pm_assign_i64
+_access_i64 = lib.pm_access_i64
+# What pm_access_i64 returns for "absent": a fixed odd value; an elem that
+# happens to equal it is confirmed through the generic path.
+_MISS = -0x5EED_F00D_0BAD_CAFE
+
+
+class _GoMapI64(GoMap):
+    """GoMap for map[int64]int64: ``m[k] = v`` and ``m[k]`` in one C call with
+    ints by value (no encoding).  Everything else is GoMap's."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        if type(key) is int and type(value) is int:
+            try:
+                rc = _assign_i64(self._ptr, key, value)
+            except OverflowError:
+                pass   # the generic path names the value and the range
+            else:
+                if rc:
+                    _raise(rc, self._rt)
+                return
+        GoMap.__setitem__(self, key, value)
+
+    def __getitem__(self, key: Any) -> Any:
+        if type(key) is int:
+            try:
+                v = _access_i64(self._ptr, key, _MISS)
+            except OverflowError:
+                pass
+            else:
+                if v != _MISS:
+                    return v
+        return GoMap.__getitem__(self, key)
 
 
 def _decode_slot(p: Any, indirect: bool, dec: Decoder) -> Any:
