@@ -37,6 +37,7 @@
  * object under 16 B), spans, and the GC's timing -- the model frees an
  * object when it becomes unreachable, where Go frees it at the next sweep.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include "pymap.h"
 
@@ -58,9 +59,29 @@ enum {
 _Static_assert(sizeof class_to_size / sizeof class_to_size[0] == numSmallClasses,
                "67 real size classes (class 0 is 'large')");
 
+/* Go's size_to_class8: the class index for sizes up to 1024, 8 bytes per
+ * entry, filled once (class_size is on every allocation's path). */
+enum { smallSizeMax = 1024 };
+static uint8_t size_to_class8[smallSizeMax / 8 + 1];
+static pthread_once_t size_to_class8_once = PTHREAD_ONCE_INIT;
+
+static void init_size_to_class8(void)
+{
+    int c = 0;
+    for (int i = 0; i <= smallSizeMax / 8; i++) {
+        while (class_to_size[c] < (uint32_t)(i * 8))
+            c++;
+        size_to_class8[i] = (uint8_t)c;
+    }
+}
+
 /* Smallest class size >= size (size in 1..maxSmallSize). */
 static uint64_t class_size(uint64_t size)
 {
+    if (size <= smallSizeMax) {
+        pthread_once(&size_to_class8_once, init_size_to_class8);
+        return class_to_size[size_to_class8[(size + 7) / 8]];
+    }
     int lo = 0, hi = numSmallClasses - 1;
     while (lo < hi) {
         int mid = (lo + hi) / 2;

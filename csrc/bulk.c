@@ -289,14 +289,14 @@ static size_t key_text(int64_t i, char *buf)
  * hold 32 bytes).  Returns the elem length mapassign wants. */
 size_t pm_range_image(int kind, uint32_t size, int64_t i, unsigned char *img, char *text)
 {
-    memset(img, 0, image_size(kind, size) < 16 ? 16 : image_size(kind, size));
     switch (kind) {
     case PM_KIND_INT:
     case PM_KIND_UINT:
-        memcpy(img, &i, size);   /* little-endian truncation of a value that fits */
+        memcpy(img, &i, 8);   /* little-endian: the first `size` bytes are i truncated */
         return size;
     case PM_KIND_FLOAT:
     case PM_KIND_COMPLEX:
+        memset(img, 0, 16);
         if (size == 4 || (size == 8 && kind == PM_KIND_COMPLEX)) {
             float f = (float)i;
             memcpy(img, &f, 4);
@@ -313,7 +313,8 @@ size_t pm_range_image(int kind, uint32_t size, int64_t i, unsigned char *img, ch
         return len;
     }
     default:
-        return size;   /* zeroed */
+        memset(img, 0, KEY_RANGE_IMG);
+        return size;   /* the zero value (callers pass no image beyond KEY_RANGE_IMG) */
     }
 }
 

@@ -29,7 +29,7 @@ static const uint64_t m1 = 0xa0761d6478bd642fULL;
 static const uint64_t m2 = 0xe7037ed1a0b428dbULL;
 static const uint64_t m3 = 0x8ebc6af09c88c6e3ULL;
 static const uint64_t m4 = 0x589965cc75374cc3ULL;
-static const uint64_t m5 = 0x1d8e4e27c47d124fULL;
+static const uint64_t m5 = PM_HASH_M5;
 /* alg.go: hash of ±0 is c1 * (c0 ^ seed); NaNs mix in a random value. */
 static const uint64_t c0 = 33054211828000289ULL;
 static const uint64_t c1 = 23344194077549503ULL;
@@ -46,11 +46,7 @@ void pm_hash_init_keys(pm_runtime *rt)
     }
 }
 
-static inline uint64_t mix(uint64_t a, uint64_t b)
-{
-    unsigned __int128 r = (unsigned __int128)a * b;
-    return (uint64_t)(r >> 64) ^ (uint64_t)r;
-}
+#define mix pm_mix
 
 static inline uint64_t r4(const uint8_t *p)
 {

@@ -165,6 +165,8 @@ pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint3
         t->hasher = key_size == 8 ? H_C64 : H_C128;
     else
         t->hasher = H_MEM;
+    if (t->hasher == H_MEM && !ik && (key_size == 4 || key_size == 8))
+        t->keyclass = key_size == 8 ? KC_MEM8 : KC_MEM4;
     return t;
 }
 
@@ -495,6 +497,47 @@ static inline uint64_t hash_key(pm_hmap *h, const unsigned char *k)
     return pm_typehash(h->rt, h->t, k, (uint64_t)h->hash0);
 }
 
+/* The hot paths below take their key class as a compile-time constant
+ * (always_inline + a switch in the caller), so KC_MEM8 code hashes and
+ * compares one word where the generic code goes through the type. */
+#define HOT static inline __attribute__((always_inline))
+
+HOT uint64_t kc_hash(pm_hmap *h, const unsigned char *k, const int kc)
+{
+    if (kc == KC_MEM8) {
+        uint64_t w;
+        memcpy(&w, k, 8);
+        return pm_memhash_word(h->rt, w, h->hash0, 8);
+    }
+    if (kc == KC_MEM4) {
+        uint32_t w;
+        memcpy(&w, k, 4);
+        return pm_memhash_word(h->rt, w, h->hash0, 4);
+    }
+    return hash_key(h, k);
+}
+
+HOT bool kc_equal(const pm_maptype *t, const unsigned char *a, const unsigned char *b, const int kc)
+{
+    if (kc == KC_MEM8)
+        return memcmp(a, b, 8) == 0;
+    if (kc == KC_MEM4)
+        return memcmp(a, b, 4) == 0;
+    return key_equal(t, a, b);
+}
+
+/* The key image in a slot (specialised classes are never indirect). */
+HOT unsigned char *kc_slot_key(const pm_maptype *t, unsigned char *k, const int kc)
+{
+    return kc == KC_GENERIC ? slot_key(t, k) : k;
+}
+
+/* Call fn(args..., kc) with h's key class as a constant. */
+#define KC_DISPATCH(h, fn, ...)                                          \
+    ((h)->t->keyclass == KC_MEM8   ? fn(__VA_ARGS__, KC_MEM8)            \
+     : (h)->t->keyclass == KC_MEM4 ? fn(__VA_ARGS__, KC_MEM4)            \
+                                   : fn(__VA_ARGS__, KC_GENERIC))
+
 static inline unsigned char *oldbucket_at(pm_hmap *h, uint64_t i)
 {
     return bucket_at(h->oldbuckets, h->t, i);
@@ -530,7 +573,7 @@ typedef struct evacDst {
     unsigned i;
 } evacDst;
 
-static int evacuate(pm_hmap *h, uint64_t oldbucket)
+HOT int evacuate_kc(pm_hmap *h, uint64_t oldbucket, const int kc)
 {
     const pm_maptype *t = h->t;
     unsigned char *b = oldbucket_at(h, oldbucket);
@@ -551,12 +594,12 @@ static int evacuate(pm_hmap *h, uint64_t oldbucket)
                     continue;
                 }
                 unsigned char *k = bmap_key(t, b, i), *e = bmap_elem(t, b, i);
-                unsigned char *k2 = slot_key(t, k);
+                unsigned char *k2 = kc_slot_key(t, k, kc);
                 unsigned useY = 0;
                 if (!(h->flags & sameSizeGrow)) {
                     if (!(t->flags & TF_REFLEXIVEKEY))
                         h->rt->draw_elem = (t->flags & TF_INDIRECTELEM) ? deref(e) : e;
-                    uint64_t hash = hash_key(h, k2);
+                    uint64_t hash = kc_hash(h, k2, kc);
                     h->rt->draw_elem = NULL;
                     if ((h->flags & iteratorFlag) && key_is_nan(t, k2)) {
                         /* NaN keys can't be found again: pick X/Y from the
@@ -577,9 +620,13 @@ static int evacuate(pm_hmap *h, uint64_t oldbucket)
                     dst->i = 0;
                 }
                 dst->b[dst->i] = top;
-                memcpy(bmap_key(t, dst->b, dst->i), k, t->keyslot);
-                memcpy(bmap_elem(t, dst->b, dst->i), e, t->elemslot);
-                slot_retain(t, bmap_key(t, dst->b, dst->i), bmap_elem(t, dst->b, dst->i));
+                memcpy(bmap_key(t, dst->b, dst->i), k, kc == KC_MEM8 ? 8 : kc == KC_MEM4 ? 4 : t->keyslot);
+                if (t->elemslot == 8)
+                    memcpy(bmap_elem(t, dst->b, dst->i), e, 8);
+                else
+                    memcpy(bmap_elem(t, dst->b, dst->i), e, t->elemslot);
+                if (t->bucket_ptrs)
+                    slot_retain(t, bmap_key(t, dst->b, dst->i), bmap_elem(t, dst->b, dst->i));
                 dst->i++;
             }
         }
@@ -594,6 +641,11 @@ static int evacuate(pm_hmap *h, uint64_t oldbucket)
     if (oldbucket == h->nevacuate)
         advanceEvacuationMark(h, newbit);
     return PM_OK;
+}
+
+static int evacuate(pm_hmap *h, uint64_t oldbucket)
+{
+    return KC_DISPATCH(h, evacuate_kc, h, oldbucket);
 }
 
 static int growWork(pm_hmap *h, uint64_t bucket)
@@ -636,7 +688,11 @@ static int hashGrow(pm_hmap *h)
     return PM_OK;
 }
 
-static unsigned char *find(pm_hmap *h, const unsigned char *key, uint64_t hash, unsigned *slot);
+HOT unsigned char *find_kc(pm_hmap *h, const unsigned char *key, uint64_t hash, unsigned *slot, const int kc);
+static unsigned char *find(pm_hmap *h, const unsigned char *key, uint64_t hash, unsigned *slot)
+{
+    return KC_DISPATCH(h, find_kc, h, key, hash, slot);
+}
 
 /* Would inserting key now start a grow, and can its new array be allocated? */
 static int grow_precheck(pm_hmap *h, const unsigned char *key, uint64_t hash)
@@ -815,7 +871,7 @@ static int store_value(pm_hmap *h, int kind, uint32_t size, bool indirect,
 /* ---- lookup ---- */
 
 /* Search for key with hash in the live table; returns the bucket and slot. */
-static unsigned char *find(pm_hmap *h, const unsigned char *key, uint64_t hash, unsigned *slot)
+HOT unsigned char *find_kc(pm_hmap *h, const unsigned char *key, uint64_t hash, unsigned *slot, const int kc)
 {
     const pm_maptype *t = h->t;
     uint64_t m = bucketMask(h->B);
@@ -835,7 +891,7 @@ static unsigned char *find(pm_hmap *h, const unsigned char *key, uint64_t hash, 
                     return NULL;
                 continue;
             }
-            if (key_equal(t, key, slot_key(t, bmap_key(t, b, i)))) {
+            if (kc_equal(t, key, kc_slot_key(t, bmap_key(t, b, i), kc), kc)) {
                 *slot = i;
                 return b;
             }
@@ -844,13 +900,14 @@ static unsigned char *find(pm_hmap *h, const unsigned char *key, uint64_t hash, 
     return NULL;
 }
 
-bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsigned char **eout)
+HOT bool mapaccessK_kc(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsigned char **eout,
+                      const int kc)
 {
     if (h->count == 0)
         return false;
-    uint64_t hash = hash_key(h, key);
+    uint64_t hash = kc_hash(h, key, kc);
     unsigned i;
-    unsigned char *b = find(h, key, hash, &i);
+    unsigned char *b = find_kc(h, key, hash, &i, kc);
     if (!b)
         return false;
     const pm_maptype *t = h->t;
@@ -858,6 +915,11 @@ bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsi
     unsigned char *e = bmap_elem(t, b, i);
     *eout = (t->flags & TF_INDIRECTELEM) ? deref(e) : e;
     return true;
+}
+
+bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsigned char **eout)
+{
+    return KC_DISPATCH(h, mapaccessK_kc, h, key, kout, eout);
 }
 
 /* ---- concurrency guard: a reader/writer try-lock per map ---- */
@@ -986,10 +1048,10 @@ static int run_atomic(pm_hmap *h, map_op op, const void *arg, bool midop)
 
 /* ---- assign ---- */
 
-static int mapassign(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen)
+HOT int mapassign_kc(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen, const int kc)
 {
     const pm_maptype *t = h->t;
-    uint64_t hash = hash_key(h, key);
+    uint64_t hash = kc_hash(h, key, kc);
     uint8_t top = tophash(hash);
     int rc;
 
@@ -1027,8 +1089,8 @@ again:;
                     goto notfound;
                 continue;
             }
-            unsigned char *k = slot_key(t, bmap_key(t, b, i));
-            if (!key_equal(t, key, k))
+            unsigned char *k = kc_slot_key(t, bmap_key(t, b, i), kc);
+            if (!kc_equal(t, key, k, kc))
                 continue;
             /* Existing key: update the elem (and the key, e.g. +0 -> -0). */
             if (t->flags & TF_NEEDKEYUPDATE) {
@@ -1081,7 +1143,9 @@ notfound:
         inserti = 0;
     }
     unsigned char *ks = bmap_key(t, insertb, inserti), *es = bmap_elem(t, insertb, inserti);
-    if ((rc = store_value(h, t->key_kind, t->keysize, t->flags & TF_INDIRECTKEY, ks, key, NULL, 0)) != PM_OK)
+    if (kc != KC_GENERIC)
+        memcpy(ks, key, kc == KC_MEM8 ? 8 : 4);
+    else if ((rc = store_value(h, t->key_kind, t->keysize, t->flags & TF_INDIRECTKEY, ks, key, NULL, 0)) != PM_OK)
         return rc;
     if ((rc = store_value(h, t->elem_kind, t->elemsize, t->flags & TF_INDIRECTELEM, es, NULL, elem, elemlen)) != PM_OK) {
         clear_key(t, ks);
@@ -1090,6 +1154,11 @@ notfound:
     insertb[inserti] = top;
     h->count++;
     return PM_OK;
+}
+
+static int mapassign(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen)
+{
+    return KC_DISPATCH(h, mapassign_kc, h, key, elem, elemlen);
 }
 
 struct assign_args {
@@ -1108,6 +1177,8 @@ static int assign_op(pm_hmap *h, const void *arg)
  * debug checker after it. */
 int map_assign_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen)
 {
+    if (!h->rt->randfn)   /* the seeded source cannot fail: no trial run */
+        return map_op_finish(h, mapassign(h, key, elem, elemlen));
     struct assign_args a = {key, elem, elemlen};
     bool grows = h_growing(h) || overLoadFactor(h->rt->ver, h->count + 1, h->B) ||
                  tooManyOverflowBuckets(h->noverflow, h->B);
@@ -1168,13 +1239,13 @@ int64_t pm_bench_nop_access_i64(pm_hmap *h, int64_t key, int64_t miss) { return 
 
 /* ---- delete ---- */
 
-static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
+HOT int mapdelete_kc(pm_hmap *h, const unsigned char *key, int *deleted, const int kc)
 {
     const pm_maptype *t = h->t;
     *deleted = 0;
     if (h->count == 0)
         return PM_OK;
-    uint64_t hash = hash_key(h, key);
+    uint64_t hash = kc_hash(h, key, kc);
     uint64_t bucket = hash & bucketMask(h->B);
     int rc;
     if (h->rt->rand_failed)
@@ -1184,7 +1255,7 @@ static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
     uint32_t reseed = 0;
     if (h->count == 1) {
         unsigned s;
-        if (find(h, key, hash, &s)) {
+        if (find_kc(h, key, hash, &s, kc)) {
             reseed = (uint32_t)pm_rand(h->rt, PM_RAND_HASH0);
             if (h->rt->rand_failed)
                 return PM_ERAND;
@@ -1202,7 +1273,7 @@ static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
                 continue;
             }
             unsigned char *k = bmap_key(t, b, i);
-            if (!key_equal(t, key, slot_key(t, k)))
+            if (!kc_equal(t, key, kc_slot_key(t, k, kc), kc))
                 continue;
             /* Only clear the key if there are pointers in it. */
             if (t->key_ptrs)
@@ -1247,6 +1318,11 @@ static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
     return PM_OK;
 }
 
+static int mapdelete(pm_hmap *h, const unsigned char *key, int *deleted)
+{
+    return KC_DISPATCH(h, mapdelete_kc, h, key, deleted);
+}
+
 struct delete_args {
     const unsigned char *key;
     int deleted;
@@ -1260,6 +1336,8 @@ static int delete_op(pm_hmap *h, const void *arg)
 
 int map_delete_locked(pm_hmap *h, const unsigned char *key, int *deleted)
 {
+    if (!h->rt->randfn)
+        return map_op_finish(h, mapdelete(h, key, deleted));
     struct delete_args a = {key, 0};
     int rc = map_op_finish(h, run_atomic(h, delete_op, &a, may_draw_midop(h, h_growing(h))));
     *deleted = a.deleted;

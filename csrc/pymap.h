@@ -85,6 +85,14 @@ enum hasher_kind {
     H_C128,
 };
 
+/* Key types with a specialised hot path -- the model's analogue of Go's
+ * mapassign_fast32/fast64: same slots, same steps, fewer instructions. */
+enum keyclass {
+    KC_GENERIC,     /* hashed and compared through the type */
+    KC_MEM4,        /* 4 bytes of plain memory stored inline (memhash32) */
+    KC_MEM8,        /* 8 bytes of plain memory stored inline (memhash64) */
+};
+
 /* ---- The version table: every Go difference the model applies ---- */
 typedef struct goversion {
     const char *name;
@@ -147,6 +155,7 @@ struct pm_maptype {
     bool key_ptrs, elem_ptrs;           /* the slot holds pointers (cleared on delete) */
     bool bucket_ptrs;                   /* the bucket type has pointers */
     enum hasher_kind hasher;
+    uint8_t keyclass;                   /* enum keyclass */
 };
 
 typedef struct ovslice {                /* a *[]*bmap held in mapextra */
@@ -212,6 +221,21 @@ void pm_hash_init_keys(pm_runtime *rt);
 uint64_t pm_memhash(const pm_runtime *rt, const uint8_t *p, uint64_t seed, uint64_t s);
 uint64_t pm_typehash(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, uint64_t seed);
 uint64_t pm_rand(pm_runtime *rt, int purpose);
+
+/* The fallback hash's mixing step and its length constant (hash.c). */
+static inline uint64_t pm_mix(uint64_t a, uint64_t b)
+{
+    unsigned __int128 r = (unsigned __int128)a * b;
+    return (uint64_t)(r >> 64) ^ (uint64_t)r;
+}
+#define PM_HASH_M5 0x1d8e4e27c47d124fULL
+
+/* pm_memhash of exactly s = 4 or 8 bytes whose little-endian value is w
+ * (memhash32/memhash64: both halves of the input are the same word). */
+static inline uint64_t pm_memhash_word(const pm_runtime *rt, uint64_t w, uint64_t seed, uint64_t s)
+{
+    return pm_mix(PM_HASH_M5 ^ s, pm_mix(w ^ rt->K[1], w ^ seed ^ rt->K[0]));
+}
 
 /* ---- clone.c ---- */
 pm_hmap *pm_map_clone(const pm_hmap *h);
