@@ -116,7 +116,7 @@ static int check_chain(chk *c, gobj *arr, uint64_t nchains, uint64_t index, bool
     return PM_OK;
 }
 
-int pm_map_check(const pm_hmap *h)
+int map_check(const pm_hmap *h)
 {
     chk c = {h, h->t, 0, 0, 0};
     const pm_maptype *t = h->t;
@@ -173,4 +173,14 @@ int pm_map_check(const pm_hmap *h)
                     FAIL("unused preallocated bucket is in use");
     }
     return PM_OK;
+}
+
+int pm_map_check(pm_hmap *h)
+{
+    int rc = pm_lock_read(h);
+    if (rc != PM_OK)
+        return rc;
+    rc = map_check(h);
+    pm_unlock_read(h);
+    return rc;
 }

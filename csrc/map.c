@@ -964,7 +964,7 @@ int map_op_finish(pm_hmap *h, int rc)
 {
     if (rand_failed(h))
         rc = PM_ERAND;    /* the root cause of whatever else went wrong */
-    if (rc == PM_OK && debug_check && pm_map_check(h) != PM_OK)
+    if (rc == PM_OK && debug_check && map_check(h) != PM_OK)
         rc = PM_ECHECK;
     return rc;
 }
@@ -1475,7 +1475,22 @@ int pm_set_hash0(pm_hmap *h, uint32_t hash0)
 
 /* ---- inspection ---- */
 
-void pm_map_header(const pm_hmap *h, pm_header *out)
+int64_t pm_map_len(const pm_hmap *h)
+{
+    return __atomic_load_n(&h->count, __ATOMIC_RELAXED);   /* len(m): no map access check, as in Go */
+}
+
+int pm_map_header(pm_hmap *h, pm_header *out)
+{
+    int rc = pm_lock_read(h);
+    if (rc != PM_OK)
+        return rc;
+    map_header(h, out);
+    pm_unlock_read(h);
+    return PM_OK;
+}
+
+void map_header(const pm_hmap *h, pm_header *out)
 {
     memset(out, 0, sizeof *out);
     out->count = h->count;
@@ -1534,7 +1549,20 @@ static void walk_array(const pm_hmap *h, gobj *arr, uint8_t epoch,
 
 static uint8_t mem_epoch;
 
-void pm_map_memory(const pm_hmap *h, pm_memory *out)
+int pm_map_memory(pm_hmap *h, pm_memory *out)
+{
+    int rc = pm_lock_read(h);
+    if (rc != PM_OK)
+        return rc;
+    map_memory(h, out);
+    pm_unlock_read(h);
+    return PM_OK;
+}
+
+int pm_map_read_lock(pm_hmap *h) { return pm_lock_read(h); }
+void pm_map_read_unlock(pm_hmap *h) { pm_unlock_read(h); }
+
+void map_memory(const pm_hmap *h, pm_memory *out)
 {
     const goversion *v = h->rt->ver;
     memset(out, 0, sizeof *out);
@@ -1673,6 +1701,45 @@ int pm_iter_next(pm_iter *it)
     if (rand_failed(h))
         rc = PM_ERAND;
     pm_unlock_read(h);
+    return rc;
+}
+
+/* Copy a value image out of bucket memory (strings: the header, with a
+ * reference on the data). */
+static void copy_out(int kind, uint32_t size, const unsigned char *src, uint8_t *dst)
+{
+    if (kind == PM_KIND_STRING) {
+        memcpy(dst, src, 16);
+        if (deref((unsigned char *)src))
+            gc_incref(GOBJ_OF(deref((unsigned char *)src)));
+    } else if (size) {
+        memcpy(dst, src, size);
+    }
+}
+
+int pm_iter_read(pm_iter *it, int advance, uint8_t *key_out, uint8_t *elem_out)
+{
+    if (__atomic_exchange_n(&it->busy, 1, __ATOMIC_ACQUIRE)) {
+        set_error("concurrent use of one map iterator");
+        return PM_EBUSY;
+    }
+    int rc = PM_OK;
+    pm_hmap *h = it->h;
+    if (h && !it->done && (rc = pm_lock_read(h)) == PM_OK) {
+        if (advance) {
+            rc = pm_iter_next_internal(it);
+            if (rand_failed(h))
+                rc = PM_ERAND;
+        }
+        if (rc == PM_OK && !it->done && it->key) {
+            const pm_maptype *t = h->t;
+            copy_out(t->key_kind, t->keysize, it->key, key_out);
+            copy_out(t->elem_kind, t->elemsize, it->elem, elem_out);
+            rc = 1;
+        }
+        pm_unlock_read(h);
+    }
+    __atomic_store_n(&it->busy, 0, __ATOMIC_RELEASE);
     return rc;
 }
 

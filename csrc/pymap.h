@@ -198,6 +198,7 @@ struct pm_iter {
     uint8_t offset, wrapped, B, i;
     uint64_t clearSeq;
     bool done;
+    int busy;               /* try-lock: one thread at a time per iterator */
 };
 #define noCheck (UINT64_MAX)
 
@@ -312,6 +313,10 @@ int map_assign_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem,
 int map_delete_locked(pm_hmap *h, const unsigned char *key, int *deleted);
 int map_clear_locked(pm_hmap *h);
 int map_op_finish(pm_hmap *h, int rc);
+/* The unlocked bodies of pm_map_header/_memory and pm_map_check. */
+void map_header(const pm_hmap *h, pm_header *out);
+void map_memory(const pm_hmap *h, pm_memory *out);
+int map_check(const pm_hmap *h);
 void pm_create_overflow(pm_hmap *h);   /* createOverflow, for mapiterinit */
 
 /* ---- bulk.c: range values (see its opening comment) ---- */

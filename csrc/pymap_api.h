@@ -124,10 +124,16 @@ void pm_string_release(const uint8_t *data);
 int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted);
 int pm_mapclear(pm_hmap *h);
 int pm_set_hash0(pm_hmap *h, uint32_t hash0);
-void pm_map_header(const pm_hmap *h, pm_header *out);
-void pm_map_memory(const pm_hmap *h, pm_memory *out);
+/* Inspection takes the map's read lock: PM_EBUSY while another thread
+ * writes.  len(m) reads the count alone, lock-free, as Go's len does. */
+int64_t pm_map_len(const pm_hmap *h);
+int pm_map_header(pm_hmap *h, pm_header *out);
+int pm_map_memory(pm_hmap *h, pm_memory *out);
 /* Consistency checker: PM_OK, or PM_EARG with the finding in pm_last_error. */
-int pm_map_check(const pm_hmap *h);
+int pm_map_check(pm_hmap *h);
+/* Bracket a multi-call inspection (the bucket walk below) with the read lock. */
+int pm_map_read_lock(pm_hmap *h);
+void pm_map_read_unlock(pm_hmap *h);
 void pm_set_debug_check(int on);        /* run the checker after every mutation */
 
 /* Bucket inspection: chain `index` of the current (old=0) or old (old=1)
@@ -141,9 +147,17 @@ const uint8_t *pm_deref(const uint8_t *slot);
 
 /* Iteration (mapiterinit / mapiternext).  start_bucket < 0: draw "iter". */
 int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out);
-/* Current entry: 1 and key/elem image pointers, or 0 at the end. */
+/* Current entry: 1 and key/elem image pointers, or 0 at the end.  The
+ * pointers are only safe while no other thread can write the map: from
+ * Python use pm_iter_read. */
 int pm_iter_current(const pm_iter *it, const uint8_t **key, const uint8_t **elem);
 int pm_iter_next(pm_iter *it);
+/* Advance first (if `advance`), then copy the current entry's key and elem
+ * images into the caller's buffers (key_size/elem_size bytes, 16 for
+ * strings, whose data gains a reference: pm_string_release it), under the
+ * map's read lock.  1 = an entry, 0 = the end, or a negative status.  A
+ * second thread using the same iterator meanwhile gets PM_EBUSY. */
+int pm_iter_read(pm_iter *it, int advance, uint8_t *key_out, uint8_t *elem_out);
 void pm_iter_start(const pm_iter *it, uint64_t *start_bucket, int *offset);
 void pm_iter_free(pm_iter *it);
 

@@ -274,7 +274,7 @@ static void snapshot(const runner *r, pm_snapshot *s)
     if (!h)
         return;
     pm_memory m;
-    pm_map_memory(h, &m);
+    map_memory(h, &m);   /* the runner's maps: the caller of pm_run holds no lock on them */
     s->live = 1;
     s->B = h->B;
     s->noverflow = h->noverflow;

@@ -430,7 +430,7 @@ class GoMap:
             _raise(rc, self._rt)
 
     def __len__(self) -> int:
-        return self._header().count
+        return lib.pm_map_len(self._ptr)
 
     # -- bulk operations: one call, the loop in C --------------------------
     def _bulk_fail(self, rc: int, done: int, n: int) -> None:
@@ -534,7 +534,9 @@ class GoMap:
     # -- state -----------------------------------------------------------
     def _header(self) -> Any:
         h = ffi.new("pm_header *")
-        lib.pm_map_header(self._ptr, h)
+        rc = lib.pm_map_header(self._ptr, h)
+        if rc:
+            _raise(rc, self._rt)
         return h
 
     @property
@@ -545,7 +547,7 @@ class GoMap:
     def runtime(self) -> Runtime:
         return self._rt
 
-    count = property(lambda self: self._header().count, doc="hmap.count")
+    count = property(lambda self: lib.pm_map_len(self._ptr), doc="hmap.count")
     B = property(lambda self: self._header().B, doc="log2 of the number of buckets")
     flags = property(lambda self: self._header().flags, doc="hmap.flags (1 iterator, 2 oldIterator, 8 sameSizeGrow)")
     noverflow = property(lambda self: self._header().noverflow, doc="approximate overflow bucket count")
@@ -584,6 +586,16 @@ class GoMap:
         }
 
     def _chains(self, old: int) -> Optional[list[list[Bucket]]]:
+        """Walk the chains under the map's read lock (a concurrent write raises)."""
+        rc = lib.pm_map_read_lock(self._ptr)
+        if rc:
+            _raise(rc, self._rt)
+        try:
+            return self._chains_locked(old)
+        finally:
+            lib.pm_map_read_unlock(self._ptr)
+
+    def _chains_locked(self, old: int) -> Optional[list[list[Bucket]]]:
         t = self._t
         origin = ffi.new("int *")
         aidx = ffi.new("int64_t *")
@@ -623,12 +635,16 @@ class GoMap:
     def check(self) -> None:
         """Run the consistency checker; raises InvariantError."""
         rc = lib.pm_map_check(self._ptr)
+        if rc == lib.PM_EBUSY:
+            _raise(rc, self._rt)
         if rc:
             raise InvariantError(ffi.string(lib.pm_last_error()).decode())
 
     def memory(self) -> MapMemory:
         m = ffi.new("pm_memory *")
-        lib.pm_map_memory(self._ptr, m)
+        rc = lib.pm_map_memory(self._ptr, m)
+        if rc:
+            _raise(rc, self._rt)
         return MapMemory(m.hmap, m.extra, m.buckets, m.oldbuckets, m.overflow, m.overflow_slice,
                          m.indirect, m.pointees, m.total, m.allocated)
 
@@ -681,6 +697,10 @@ def _decode_slot(p: Any, indirect: bool, dec: Decoder) -> Any:
     return dec(p)
 
 
+_END = object()        # the iteration is over
+_NOT_READ = object()   # the first entry was handed out: advance on the next call
+
+
 class MapIterator:
     """A one-shot Go range loop over a GoMap (mapiterinit, then mapiternext per step).
 
@@ -689,7 +709,7 @@ class MapIterator:
     advances to the first entry.
     """
 
-    __slots__ = ("_m", "_it", "_mode", "_first", "start_bucket", "offset")
+    __slots__ = ("_m", "_it", "_mode", "_first", "_klen", "_elen", "start_bucket", "offset")
 
     def __init__(self, m: GoMap, mode: str = "items", start_bucket: Optional[int] = None,
                  offset: Optional[int] = None) -> None:
@@ -714,30 +734,58 @@ class MapIterator:
         self._m = m
         self._it = ffi.gc(out[0], lib.pm_iter_free)
         self._mode = mode
-        self._first = True
+        t = m._t
+        self._klen = max(t._k.size if t._k.code != lib.PM_KIND_STRING else 16, 1)
+        self._elen = max(t._elem_img, 1)
         sbp = ffi.new("uint64_t *")
         offp = ffi.new("int *")
         lib.pm_iter_start(self._it, sbp, offp)
         # mapiterinit on an empty map returns before choosing a start.
         self.start_bucket: Optional[int] = sbp[0] if nonempty else None
         self.offset: Optional[int] = offp[0] if self.start_bucket is not None else None
+        # A range loop reads its first entry at mapiterinit: copy it now, so a
+        # write to the map before the first __next__ cannot free what it reads.
+        self._first: Any = self._read(0)
+
+    def _read(self, advance: int) -> Any:
+        # Buffers per call: another thread may be reading the same iterator.
+        kbuf = ffi.new("uint8_t[]", self._klen)
+        ebuf = ffi.new("uint8_t[]", self._elen)
+        rc = lib.pm_iter_read(self._it, advance, kbuf, ebuf)
+        if rc <= 0:
+            if rc < 0:
+                if rc == lib.PM_EBUSY and "iterator" in ffi.string(lib.pm_last_error()).decode():
+                    raise ConcurrentMapError("concurrent use of one MapIterator")
+                _raise(rc, self._m._rt, "iter")
+            return _END
+        t = self._m._t
+        k = e = None
+        try:
+            if self._mode != "values":
+                k = t._k.decode(kbuf)
+            if self._mode != "keys":
+                e = t._e.decode(ebuf)
+        finally:
+            if t._k.code == lib.PM_KIND_STRING:
+                lib.pm_string_release(lib.pm_deref(kbuf))
+            if t._is_str_elem:
+                lib.pm_string_release(lib.pm_deref(ebuf))
+        if self._mode == "keys":
+            return k
+        if self._mode == "values":
+            return e
+        return k, e
 
     def __iter__(self) -> "MapIterator":
         return self
 
     def __next__(self) -> Any:
-        if not self._first:
-            rc = lib.pm_iter_next(self._it)
-            if rc:
-                _raise(rc, self._m._rt, "iter")
-        self._first = False
-        kp = ffi.new("const uint8_t **")
-        ep = ffi.new("const uint8_t **")
-        if not lib.pm_iter_current(self._it, kp, ep):
+        v = self._first
+        if v is not _NOT_READ:
+            self._first = _NOT_READ
+        else:
+            v = self._read(1)
+        if v is _END:
+            self._first = _END
             raise StopIteration
-        t = self._m._t
-        if self._mode == "keys":
-            return t._k.decode(kp[0])
-        if self._mode == "values":
-            return t._e.decode(ep[0])
-        return t._k.decode(kp[0]), t._e.decode(ep[0])
+        return v

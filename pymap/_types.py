@@ -111,13 +111,12 @@ def _encode_string(v: Any) -> bytes:
     raise TypeError(f"string value must be a str or bytes, not {type(v).__name__}")
 
 
-_len = ffi.new("uint64_t *")
+_HEADER = struct.Struct("<QQ")   # a Go string header: data pointer, length
 
 
 def _decode_string(p: Any) -> str:
-    data = lib.pm_string_data(p, _len)
-    n = _len[0]
-    raw = ffi.buffer(data, n)[:] if n and data != ffi.NULL else b""
+    data, n = _HEADER.unpack(ffi.buffer(p, 16))
+    raw = ffi.buffer(ffi.cast("uint8_t *", data), n)[:] if n and data else b""
     return raw.decode("utf-8", "surrogateescape")
 
 
