@@ -1,0 +1,3 @@
+module pymapbench
+
+go 1.21
