@@ -133,9 +133,12 @@ int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t 
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
         return rc;
     unsigned char hdr[16];
+    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t i = 0; i < n; i++) {
         size_t elen;
         const uint8_t *e = vec_elem(t, elems, i, &elen);
+        if (ahead && i + PREFETCH_AHEAD < n)
+            map_prefetch(h, vec_key(t, keys, i + PREFETCH_AHEAD, hdr));
         if ((rc = map_assign_locked(h, vec_key(t, keys, i, hdr), e, elen)) != PM_OK)
             break;
         *done = i + 1;
@@ -155,9 +158,12 @@ int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *
     uint32_t es = image_size(t->elem_kind, t->elemsize);
     bool strings = t->elem_kind == PM_KIND_STRING;
     unsigned char hdr[16];
+    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t i = 0; i < n; i++) {
         unsigned char *k, *e;
         uint8_t *out = elems_out + (uint64_t)i * es;
+        if (ahead && i + PREFETCH_AHEAD < n)
+            map_prefetch(h, vec_key(t, keys, i + PREFETCH_AHEAD, hdr));
         bool found = mapaccessK(h, vec_key(t, keys, i, hdr), &k, &e);
         if (h->rt->rand_failed) {   /* a NaN key's hash draw failed */
             rc = map_op_finish(h, PM_OK);
@@ -193,8 +199,11 @@ int pm_delete_many(pm_hmap *h, const pm_vec *keys, int64_t *deleted, int64_t *do
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
         return rc;
     unsigned char hdr[16];
+    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t i = 0; i < n; i++) {
         int d;
+        if (ahead && i + PREFETCH_AHEAD < n)
+            map_prefetch(h, vec_key(t, keys, i + PREFETCH_AHEAD, hdr));
         if ((rc = map_delete_locked(h, vec_key(t, keys, i, hdr), &d)) != PM_OK)
             break;
         *deleted += d;
@@ -336,8 +345,14 @@ int pm_range_assign_locked(pm_hmap *h, int64_t start, int64_t step, int64_t n, i
     unsigned char kimg[KEY_RANGE_IMG], eimg[KEY_RANGE_IMG];
     char ktext[32], etext[32];
     bool big_elem = image_size(t->elem_kind, t->elemsize) > KEY_RANGE_IMG;
+    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t j = 0; j < n; j++) {
         int64_t i = (int64_t)((uint64_t)start + (uint64_t)j * (uint64_t)step);
+        if (ahead && j + PREFETCH_AHEAD < n) {
+            pm_range_image(t->key_kind, t->keysize,
+                           (int64_t)((uint64_t)i + PREFETCH_AHEAD * (uint64_t)step), kimg, ktext);
+            map_prefetch(h, kimg);
+        }
         pm_range_image(t->key_kind, t->keysize, i, kimg, ktext);
         const uint8_t *e = NULL;
         size_t elen = 0;

@@ -159,6 +159,7 @@ pm_hmap *pm_map_clone(const pm_hmap *h)
         return NULL;
     *c = *h;
     c->refcnt = 1;
+    pm_maptype_retain(c->t);
     c->busy = 0;
     c->buckets = c->oldbuckets = NULL;
     ptrmap m = {0};

@@ -135,6 +135,7 @@ pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint3
         set_error("out of memory");
         return NULL;
     }
+    t->refcnt = 1;
     t->key_kind = key_kind;
     t->elem_kind = elem_kind;
     t->keysize = key_size;
@@ -170,7 +171,16 @@ pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint3
     return t;
 }
 
-void pm_maptype_free(pm_maptype *t) { free(t); }
+/* Map types are reference counted: every hmap holds one, so a map (and the
+ * bucket arrays an iterator keeps) never outlives its type, whatever order
+ * Python's garbage collector frees things in. */
+void pm_maptype_retain(pm_maptype *t) { __atomic_fetch_add(&t->refcnt, 1, __ATOMIC_RELAXED); }
+
+void pm_maptype_free(pm_maptype *t)
+{
+    if (t && __atomic_sub_fetch(&t->refcnt, 1, __ATOMIC_ACQ_REL) == 0)
+        free(t);
+}
 
 void pm_maptype_info(const pm_maptype *t, pm_typeinfo *out)
 {
@@ -735,6 +745,7 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
     }
     h->rt = rt;
     h->t = t;
+    pm_maptype_retain(t);
     h->refcnt = 1;
     h->hmap_charged = go_charged(rt->ver, rt->ver->hmap_size, false);
     h->allocated = h->hmap_charged;
@@ -766,6 +777,7 @@ void pm_map_release(pm_hmap *h)
         return;
     gc_decref(h->buckets);
     gc_decref(h->oldbuckets);
+    pm_maptype_free(h->t);
     free(h);
 }
 
@@ -920,6 +932,21 @@ HOT bool mapaccessK_kc(pm_hmap *h, const unsigned char *key, unsigned char **kou
 bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsigned char **eout)
 {
     return KC_DISPATCH(h, mapaccessK_kc, h, key, kout, eout);
+}
+
+HOT void prefetch_kc(pm_hmap *h, const unsigned char *key, const int kc)
+{
+    if (kc == KC_GENERIC || !h->buckets)
+        return;   /* generic hashes may draw (NaN keys): never hash ahead */
+    uint64_t hash = kc_hash(h, key, kc);
+    const unsigned char *b = bucket_at(h->buckets, h->t, hash & bucketMask(h->B));
+    for (uint32_t off = 0; off < h->t->bucketsize && off < 256; off += 64)
+        __builtin_prefetch(b + off);   /* tophash, keys and elems: up to 4 lines */
+}
+
+void map_prefetch(pm_hmap *h, const unsigned char *key)
+{
+    KC_DISPATCH(h, prefetch_kc, h, key);
 }
 
 /* ---- concurrency guard: a reader/writer try-lock per map ---- */

@@ -156,7 +156,9 @@ struct pm_maptype {
     bool bucket_ptrs;                   /* the bucket type has pointers */
     enum hasher_kind hasher;
     uint8_t keyclass;                   /* enum keyclass */
+    uint32_t refcnt;                    /* the Python MapType + every hmap of this type */
 };
+void pm_maptype_retain(pm_maptype *t);
 
 typedef struct ovslice {                /* a *[]*bmap held in mapextra */
     bool present;
@@ -313,6 +315,12 @@ int map_assign_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem,
 int map_delete_locked(pm_hmap *h, const unsigned char *key, int *deleted);
 int map_clear_locked(pm_hmap *h);
 int map_op_finish(pm_hmap *h, int rc);
+/* A hint only: start loading the bucket key would land in (specialised key
+ * classes; no draw, no state change).  Bulk loops call it a few keys ahead
+ * so that the cache misses of independent operations overlap. */
+void map_prefetch(pm_hmap *h, const unsigned char *key);
+enum { PREFETCH_AHEAD = 8 };
+
 /* The unlocked bodies of pm_map_header/_memory and pm_map_check. */
 void map_header(const pm_hmap *h, pm_header *out);
 void map_memory(const pm_hmap *h, pm_memory *out);

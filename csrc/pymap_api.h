@@ -101,7 +101,7 @@ const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt);
 
 /* Map types. */
 pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint32_t elem_size);
-void pm_maptype_free(pm_maptype *t);
+void pm_maptype_free(pm_maptype *t);   /* drop the caller's reference */
 void pm_maptype_info(const pm_maptype *t, pm_typeinfo *out);
 
 /* Hashing as the runtime's fallback hasher would (draws "nanhash" for NaNs). */
