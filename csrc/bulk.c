@@ -170,7 +170,9 @@ int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *
             break;
         }
         found_out[i] = found;
-        if (found && es) {
+        if (found && es == 8) {
+            memcpy(out, e, 8);   /* the common elem size, without a libc call */
+        } else if (found && es) {
             memcpy(out, e, es);
             if (strings && deref(e))
                 gc_incref(GOBJ_OF(deref(e)));
