@@ -738,6 +738,13 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
         rc = array_check(&probe, B);
     if (rc != PM_OK)
         return rc;
+    /* The hash0 draw comes first: a failing rand leaves nothing behind. */
+    uint32_t hash0 = (uint32_t)pm_rand(rt, PM_RAND_HASH0);
+    if (rt->rand_failed) {
+        rt->rand_failed = 0;
+        set_error("rand callback failed");
+        return PM_ERAND;
+    }
     pm_hmap *h = calloc(1, sizeof *h);
     if (!h) {
         set_error("out of memory");
@@ -749,7 +756,7 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
     h->refcnt = 1;
     h->hmap_charged = go_charged(rt->ver, rt->ver->hmap_size, false);
     h->allocated = h->hmap_charged;
-    h->hash0 = (uint32_t)pm_rand(rt, PM_RAND_HASH0);
+    h->hash0 = hash0;
     h->B = B;
     if (B != 0) {
         unsigned char *nextOverflow;
@@ -936,8 +943,10 @@ bool mapaccessK(pm_hmap *h, const unsigned char *key, unsigned char **kout, unsi
 
 HOT void prefetch_kc(pm_hmap *h, const unsigned char *key, const int kc)
 {
-    if (kc == KC_GENERIC || !h->buckets)
-        return;   /* generic hashes may draw (NaN keys): never hash ahead */
+    /* Generic hashes may draw (NaN keys): never hash ahead.  Small tables
+     * sit in the cache: prefetching them only costs a second hash. */
+    if (kc == KC_GENERIC || !h->buckets || h->buckets->size < PREFETCH_MIN_BYTES)
+        return;
     uint64_t hash = kc_hash(h, key, kc);
     const unsigned char *b = bucket_at(h->buckets, h->t, hash & bucketMask(h->B));
     for (uint32_t off = 0; off < h->t->bucketsize && off < 256; off += 64)
