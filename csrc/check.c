@@ -177,10 +177,10 @@ int map_check(const pm_hmap *h)
 
 int pm_map_check(pm_hmap *h)
 {
-    int rc = pm_lock_read(h);
-    if (rc != PM_OK)
-        return rc;
-    rc = map_check(h);
-    pm_unlock_read(h);
+    int how = pm_map_read_lock(h);
+    if (how < 0)
+        return how;
+    int rc = map_check(h);
+    pm_map_read_unlock(h, how);
     return rc;
 }

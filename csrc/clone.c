@@ -161,6 +161,7 @@ pm_hmap *pm_map_clone(const pm_hmap *h)
     c->refcnt = 1;
     pm_maptype_retain(c->t);
     c->busy = 0;
+    c->writer = NULL;
     c->buckets = c->oldbuckets = NULL;
     ptrmap m = {0};
     c->buckets = clone_array(c, &m, h->buckets);

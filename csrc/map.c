@@ -960,6 +960,9 @@ void map_prefetch(pm_hmap *h, const unsigned char *key)
 
 /* ---- concurrency guard: a reader/writer try-lock per map ---- */
 
+/* Identifies the calling thread (its address is unique per live thread). */
+static _Thread_local char thread_token;
+
 int pm_lock_write(pm_hmap *h)
 {
     int expect = 0;
@@ -967,10 +970,33 @@ int pm_lock_write(pm_hmap *h)
         set_error(expect < 0 ? "concurrent map writes" : "concurrent map read and map write");
         return PM_EBUSY;
     }
+    __atomic_store_n(&h->writer, &thread_token, __ATOMIC_RELAXED);
     return PM_OK;
 }
 
-void pm_unlock_write(pm_hmap *h) { __atomic_store_n(&h->busy, 0, __ATOMIC_RELEASE); }
+void pm_unlock_write(pm_hmap *h)
+{
+    __atomic_store_n(&h->writer, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* Inspection: the read lock -- or nothing when this very thread holds the
+ * write lock, i.e. a rand callback looking at the map mid-operation (the
+ * draw points leave the header consistent).  Returns INSPECT_LOCKED,
+ * INSPECT_REENTRANT or PM_EBUSY. */
+int pm_map_read_lock(pm_hmap *h)
+{
+    if (__atomic_load_n(&h->writer, __ATOMIC_RELAXED) == &thread_token)
+        return INSPECT_REENTRANT;
+    int rc = pm_lock_read(h);
+    return rc == PM_OK ? INSPECT_LOCKED : rc;
+}
+
+void pm_map_read_unlock(pm_hmap *h, int how)
+{
+    if (how == INSPECT_LOCKED)
+        pm_unlock_read(h);
+}
 
 int pm_lock_read(pm_hmap *h)
 {
@@ -1518,11 +1544,11 @@ int64_t pm_map_len(const pm_hmap *h)
 
 int pm_map_header(pm_hmap *h, pm_header *out)
 {
-    int rc = pm_lock_read(h);
-    if (rc != PM_OK)
-        return rc;
+    int how = pm_map_read_lock(h);
+    if (how < 0)
+        return how;
     map_header(h, out);
-    pm_unlock_read(h);
+    pm_map_read_unlock(h, how);
     return PM_OK;
 }
 
@@ -1587,16 +1613,13 @@ static uint8_t mem_epoch;
 
 int pm_map_memory(pm_hmap *h, pm_memory *out)
 {
-    int rc = pm_lock_read(h);
-    if (rc != PM_OK)
-        return rc;
+    int how = pm_map_read_lock(h);
+    if (how < 0)
+        return how;
     map_memory(h, out);
-    pm_unlock_read(h);
+    pm_map_read_unlock(h, how);
     return PM_OK;
 }
-
-int pm_map_read_lock(pm_hmap *h) { return pm_lock_read(h); }
-void pm_map_read_unlock(pm_hmap *h) { pm_unlock_read(h); }
 
 void map_memory(const pm_hmap *h, pm_memory *out)
 {

@@ -187,7 +187,8 @@ struct pm_hmap {
     pm_maptype *t;
     uint64_t hmap_charged;
     uint64_t allocated;                 /* cumulative bytes charged (TotalAlloc share) */
-    int busy;                           /* re-entrancy/concurrency guard */
+    int busy;                           /* try-lock: -1 one writer, n > 0 readers */
+    const void *writer;                 /* the write-locking thread's token */
 };
 
 struct pm_iter {
@@ -319,7 +320,10 @@ int map_op_finish(pm_hmap *h, int rc);
  * classes; no draw, no state change).  Bulk loops call it a few keys ahead
  * so that the cache misses of independent operations overlap. */
 void map_prefetch(pm_hmap *h, const unsigned char *key);
-enum { PREFETCH_AHEAD = 8 };
+enum {
+    PREFETCH_AHEAD = 8,              /* keys ahead */
+    PREFETCH_MIN_BYTES = 1 << 20,    /* bucket arrays smaller than this are left to the cache */
+};
 
 /* The unlocked bodies of pm_map_header/_memory and pm_map_check. */
 void map_header(const pm_hmap *h, pm_header *out);

@@ -131,9 +131,14 @@ int pm_map_header(pm_hmap *h, pm_header *out);
 int pm_map_memory(pm_hmap *h, pm_memory *out);
 /* Consistency checker: PM_OK, or PM_EARG with the finding in pm_last_error. */
 int pm_map_check(pm_hmap *h);
-/* Bracket a multi-call inspection (the bucket walk below) with the read lock. */
+/* Bracket a multi-call inspection (the bucket walk below) with the read
+ * lock: pass what pm_map_read_lock returned to pm_map_read_unlock.  A
+ * thread holding the write lock (a rand callback mid-operation) inspects
+ * without a lock. */
+#define INSPECT_LOCKED 0
+#define INSPECT_REENTRANT 1
 int pm_map_read_lock(pm_hmap *h);
-void pm_map_read_unlock(pm_hmap *h);
+void pm_map_read_unlock(pm_hmap *h, int how);
 void pm_set_debug_check(int on);        /* run the checker after every mutation */
 
 /* Bucket inspection: chain `index` of the current (old=0) or old (old=1)

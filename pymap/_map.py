@@ -587,13 +587,13 @@ class GoMap:
 
     def _chains(self, old: int) -> Optional[list[list[Bucket]]]:
         """Walk the chains under the map's read lock (a concurrent write raises)."""
-        rc = lib.pm_map_read_lock(self._ptr)
-        if rc:
-            _raise(rc, self._rt)
+        how = lib.pm_map_read_lock(self._ptr)
+        if how < 0:
+            _raise(how, self._rt)
         try:
             return self._chains_locked(old)
         finally:
-            lib.pm_map_read_unlock(self._ptr)
+            lib.pm_map_read_unlock(self._ptr, how)
 
     def _chains_locked(self, old: int) -> Optional[list[list[Bucket]]]:
         t = self._t

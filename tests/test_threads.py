@@ -13,6 +13,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 import pymap
 
@@ -150,3 +151,30 @@ def test_one_iterator_used_from_two_threads():
         t.join()
     assert not errors
     assert set(seen) == set(m.items())   # (the first entry may come out twice: Python-level race)
+
+
+def test_rand_callback_may_inspect_but_not_write_the_map():
+    """A rand callback runs inside the operation, on the thread holding the
+    write lock: reading the header is allowed (the conformance replay needs
+    it), writing is a concurrent write."""
+    seen = []
+    holder: dict = {}
+
+    def rand(purpose: str) -> int:
+        m = holder.get("m")
+        if m is not None and purpose == "nanhash":
+            seen.append((m.hash0, m.B, len(m), m.memory().total))
+            if holder.get("write"):
+                m[1.0] = 1
+        return 12345
+
+    rt = pymap.Runtime(go="1.23", rand=rand)
+    m = rt.make_map(pymap.MapType("float64", "int64"))
+    holder["m"] = m
+    m[float("nan")] = 1
+    assert seen and seen[-1][2] == 0 and len(m) == 1
+    holder["write"] = True
+    before = repr(m.buckets())
+    with pytest.raises(pymap.ConcurrentMapWrite):
+        m[float("nan")] = 2
+    assert repr(m.buckets()) == before and len(m) == 1
