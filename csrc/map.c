@@ -315,7 +315,10 @@ static void clear_key(const pm_maptype *t, unsigned char *k)
 static void clear_elem(const pm_maptype *t, unsigned char *e)
 {
     slot_release_elem(t, e);
-    memset(e, 0, t->elemslot);
+    if (t->elemslot == 8)
+        memset(e, 0, 8);   /* the common slot, inline */
+    else
+        memset(e, 0, t->elemslot);
 }
 
 /* ---- load factor, allocation ---- */
@@ -1609,19 +1612,22 @@ static void walk_array(const pm_hmap *h, gobj *arr, uint8_t epoch,
     }
 }
 
-static uint8_t mem_epoch;
 
 int pm_map_memory(pm_hmap *h, pm_memory *out)
 {
     int how = pm_map_read_lock(h);
     if (how < 0)
         return how;
+    /* Readers may walk in parallel, but the walk marks objects: one at a time. */
+    while (__atomic_exchange_n(&h->walking, 1, __ATOMIC_ACQUIRE))
+        ;
     map_memory(h, out);
+    __atomic_store_n(&h->walking, 0, __ATOMIC_RELEASE);
     pm_map_read_unlock(h, how);
     return PM_OK;
 }
 
-void map_memory(const pm_hmap *h, pm_memory *out)
+void map_memory(pm_hmap *h, pm_memory *out)
 {
     const goversion *v = h->rt->ver;
     memset(out, 0, sizeof *out);
@@ -1635,9 +1641,11 @@ void map_memory(const pm_hmap *h, pm_memory *out)
             out->overflow_slice += go_charged(v, 24, false) + s[i]->backing_charged;
     /* Walk both arrays for separately allocated overflow buckets and boxes;
      * marks keep shared boxes (old and new slot during a grow) counted once. */
-    uint8_t epoch = ++mem_epoch;
+    /* Marks are per map: every walk re-marks all of this map's live objects,
+     * so a mark equal to the new epoch can only come from this walk. */
+    uint8_t epoch = ++h->mem_epoch;
     if (epoch == 0)
-        epoch = ++mem_epoch;
+        epoch = ++h->mem_epoch;
     if (h->buckets)
         walk_array(h, h->buckets, epoch, &out->overflow, &out->indirect);
     if (h->oldbuckets)

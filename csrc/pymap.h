@@ -189,6 +189,8 @@ struct pm_hmap {
     uint64_t allocated;                 /* cumulative bytes charged (TotalAlloc share) */
     int busy;                           /* try-lock: -1 one writer, n > 0 readers */
     const void *writer;                 /* the write-locking thread's token */
+    int walking;                        /* a memory walk is marking this map's objects */
+    uint8_t mem_epoch;                  /* the mark of its latest memory walk */
 };
 
 struct pm_iter {
@@ -327,7 +329,7 @@ enum {
 
 /* The unlocked bodies of pm_map_header/_memory and pm_map_check. */
 void map_header(const pm_hmap *h, pm_header *out);
-void map_memory(const pm_hmap *h, pm_memory *out);
+void map_memory(pm_hmap *h, pm_memory *out);
 int map_check(const pm_hmap *h);
 void pm_create_overflow(pm_hmap *h);   /* createOverflow, for mapiterinit */
 

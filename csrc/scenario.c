@@ -269,7 +269,7 @@ static int run_block(runner *r, int64_t lo, int64_t hi)
     return PM_OK;
 }
 
-static void snapshot(const runner *r, pm_snapshot *s)
+static int snapshot(const runner *r, pm_snapshot *s)
 {
     memset(s, 0, sizeof *s);
     s->op = r->last_op;
@@ -278,9 +278,11 @@ static void snapshot(const runner *r, pm_snapshot *s)
     s->ops = r->nops;
     pm_hmap *h = r->last_map >= 0 ? r->maps[r->last_map] : NULL;
     if (!h)
-        return;
+        return PM_OK;
     pm_memory m;
-    map_memory(h, &m);   /* the runner's maps: the caller of pm_run holds no lock on them */
+    int rc = pm_map_memory(h, &m);   /* locked: Python may share the map */
+    if (rc != PM_OK)
+        return rc;
     s->live = 1;
     s->B = h->B;
     s->noverflow = h->noverflow;
@@ -290,6 +292,7 @@ static void snapshot(const runner *r, pm_snapshot *s)
     s->nevacuate = h->nevacuate;
     s->bytes = m.total;
     s->allocated = h->allocated;
+    return PM_OK;
 }
 
 int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
@@ -318,7 +321,9 @@ int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **m
         r.result = 0;
         r.nops = 0;
         rc = run_block(&r, i, end);
-        snapshot(&r, &snaps[(*nsnaps)++]);
+        int src = snapshot(&r, &snaps[(*nsnaps)++]);
+        if (rc == PM_OK)
+            rc = src;
         if (rc != PM_OK)
             return rc;
         i = end - 1;
