@@ -1,0 +1,3 @@
+module pymapheaporacle
+
+go 1.21
