@@ -43,9 +43,12 @@ import goruntime  # noqa: E402
 HERE = Path(__file__).resolve().parent
 SRC = HERE / "heap_oracle"
 
-# Versions the heap facts are checked on (the program uses the clear builtin,
-# so 1.19 is out).
+# Versions the heap facts are checked on.  The program clears with the
+# range-delete idiom, so it also builds with 1.19 (`--version 1.19` runs it),
+# but 1.19's runtime/metrics lack /gc/scan/* and /gc/heap/live and several
+# facts below differ there: 1.19 is not asserted yet.
 VERSIONS = ("1.21", "1.22", "1.23", "1.24-noswiss")
+RUNNABLE = ("1.19",) + VERSIONS
 SCENARIOS = ("baseline", "fill-clear-gc", "fill-drop-gc", "pool", "churn-gogc")
 
 __all__ = [
@@ -203,8 +206,8 @@ def build(version: str) -> Path:
     """Build (or reuse) heap_oracle for `version`.  Raises
     goruntime.ToolchainMissing without a toolchain, HeapOracleError if the
     build fails."""
-    if version not in VERSIONS:
-        raise ValueError(f"unknown version {version!r}; expected one of {VERSIONS}")
+    if version not in RUNNABLE:
+        raise ValueError(f"unknown version {version!r}; expected one of {RUNNABLE}")
     with _lock:
         if version in _built and _built[version].exists():
             return _built[version]
@@ -336,7 +339,7 @@ def _print_run(r: Run, as_json: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--version", required=True, choices=VERSIONS)
+    ap.add_argument("--version", required=True, choices=RUNNABLE)
     ap.add_argument("--scenario", required=True, choices=SCENARIOS)
     ap.add_argument("--gogc")
     ap.add_argument("--gomemlimit")
