@@ -86,7 +86,9 @@ func scenarioBaseline() {
 	record("gc")
 }
 
-func scenarioFillClearGC() {
+// fillFromBaseline records the start and the post-GC baseline, then fills a
+// fresh map[int64]int64 with fillN keys (recorded before and after a GC).
+func fillFromBaseline() {
 	record("start")
 	runtime.GC()
 	record("baseline")
@@ -95,6 +97,10 @@ func scenarioFillClearGC() {
 	record("filled")
 	runtime.GC()
 	record("filled-gc")
+}
+
+func scenarioFillClearGC() {
+	fillFromBaseline()
 	// The range-delete idiom compiles to runtime.mapclear on every version
 	// (the clear builtin only exists from 1.21), so 1.19 runs this too.
 	for k := range sink {
@@ -109,14 +115,7 @@ func scenarioFillClearGC() {
 }
 
 func scenarioFillDropGC() {
-	record("start")
-	runtime.GC()
-	record("baseline")
-	sink = make(map[int64]int64)
-	fill(sink, fillN)
-	record("filled")
-	runtime.GC()
-	record("filled-gc")
+	fillFromBaseline()
 	sink = nil
 	runtime.GC()
 	record("dropped-gc")
