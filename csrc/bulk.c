@@ -54,12 +54,24 @@ static int vec_check(const pm_vec *v, int kind, uint32_t size, int64_t n, const 
     }
     if (kind == PM_KIND_STRING) {
         if (v->offsets) {
+            if (v->noffsets != n + 1 || v->offsets[0] < 0) {
+                set_error("%s: string offsets need n + 1 entries from 0 or more", what);
+                return PM_EARG;
+            }
             for (int64_t i = 0; i < n; i++)
-                if (v->offsets[i] < 0 || v->offsets[i + 1] < v->offsets[i]) {
-                    set_error("%s: string offsets must be non-decreasing from 0 (item %lld)",
-                              what, (long long)i);
+                if (v->offsets[i + 1] < v->offsets[i]) {
+                    set_error("%s: string offsets must be non-decreasing (item %lld)", what, (long long)i);
                     return PM_EARG;
                 }
+            if (n > 0 && (uint64_t)v->offsets[n] > v->data_len) {
+                set_error("%s: string offsets run past the data (%lld > %llu bytes)", what,
+                          (long long)v->offsets[n], (unsigned long long)v->data_len);
+                return PM_EARG;
+            }
+        } else if (n > 0 && (unsigned __int128)n * v->stride > v->data_len) {
+            set_error("%s: %lld fields of %llu bytes run past the data", what, (long long)n,
+                      (unsigned long long)v->stride);
+            return PM_EARG;
         }
         return PM_OK;
     }
@@ -70,6 +82,10 @@ static int vec_check(const pm_vec *v, int kind, uint32_t size, int64_t n, const 
     if (v->stride < size && n > 1) {
         set_error("%s: stride %llu is smaller than the %u-byte image", what,
                   (unsigned long long)v->stride, size);
+        return PM_EARG;
+    }
+    if (n > 0 && (unsigned __int128)(n - 1) * v->stride + size > v->data_len) {
+        set_error("%s: %lld items of %u bytes run past the data", what, (long long)n, size);
         return PM_EARG;
     }
     return PM_OK;

@@ -187,6 +187,8 @@ typedef struct {
     const int64_t *offsets;
     uint64_t stride;
     int64_t n;
+    uint64_t data_len;          /* bytes readable at data: every item must lie inside */
+    int64_t noffsets;           /* entries at offsets (n + 1 when set) */
 } pm_vec;
 
 /* Each is the loop of single operations, with the same steps and draws.

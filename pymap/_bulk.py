@@ -60,7 +60,11 @@ class Vec:
 
     def __init__(self, n: int, data: Any = ffi.NULL, stride: int = 0, offsets: Any = ffi.NULL,
                  keep: tuple = ()) -> None:
-        self.c = ffi.new("pm_vec *", {"data": data, "offsets": offsets, "stride": stride, "n": n})
+        self.c = ffi.new("pm_vec *", {
+            "data": data, "offsets": offsets, "stride": stride, "n": n,
+            "data_len": 0 if data == ffi.NULL else ffi.sizeof(data),
+            "noffsets": 0 if offsets == ffi.NULL else ffi.sizeof(offsets) // 8,
+        })
         self.n = n
         self._keep = keep
 

@@ -365,3 +365,24 @@ def test_free_list_recycles_and_is_bounded():
     assert after.bytes_held <= after.max_bytes and after.max_object <= after.max_bytes
     pymap.freelist_trim()
     assert pymap.freelist_stats().bytes_held == 0 and pymap.freelist_stats().objects_held == 0
+
+
+def test_c_api_refuses_vectors_reaching_past_their_data():
+    """pm_vec carries the readable length: the C core never reads beyond it."""
+    from pymap._native import ffi, lib
+
+    m = pymap.GoMap(pymap.MapType("string", "int64"))
+    blob = ffi.from_buffer("uint8_t[]", b"abcdef")
+    offs = ffi.new("int64_t[]", [0, 3, 9])      # the second key would end past the blob
+    keys = ffi.new("pm_vec *", {"data": blob, "offsets": offs, "n": 2, "data_len": 6, "noffsets": 3})
+    none = ffi.new("pm_vec *", {"n": 2})
+    done = ffi.new("int64_t *")
+    assert lib.pm_assign_many(m._ptr, keys, none, done) == lib.PM_EARG
+    assert "past the data" in ffi.string(lib.pm_last_error()).decode()
+    keys.noffsets = 2                            # fewer offsets than n + 1
+    assert lib.pm_assign_many(m._ptr, keys, none, done) == lib.PM_EARG
+    n = pymap.GoMap(pymap.MapType("int64", "int64"))
+    ints = ffi.new("int64_t[]", 3)
+    vec = ffi.new("pm_vec *", {"data": ffi.cast("uint8_t *", ints), "stride": 8, "n": 4, "data_len": 24})
+    assert lib.pm_assign_many(n._ptr, vec, none, done) == lib.PM_EARG
+    assert len(m) == 0 and len(n) == 0 and done[0] == 0
