@@ -160,14 +160,19 @@ GCTRACE_RE = re.compile(
 def parse_gctrace(text: str) -> list[GCTrace]:
     """Parse every gctrace line of `text`; other lines ("GC forced", program
     output) are skipped, but a line starting "gc <n> @" that does not match
-    raises ValueError (the format changed)."""
+    raises ValueError (the format changed).  An unterminated last line is a
+    cycle whose line was cut off by the process exiting: it is dropped."""
     out: list[GCTrace] = []
-    for line in text.splitlines():
+    lines = text.split("\n")
+    cut = lines.pop() if lines else ""   # "" when text ends with a newline
+    for line in lines + [cut]:
         line = line.rstrip()
         if not re.match(r"^gc \d+ @", line):
             continue
         m = GCTRACE_RE.match(line)
         if m is None:
+            if line == cut.rstrip():
+                continue
             raise ValueError(f"unparsable gctrace line: {line!r}")
         g = m.groups()
         out.append(GCTrace(
