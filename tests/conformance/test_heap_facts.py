@@ -78,26 +78,35 @@ def _run(version: str, scenario: str, _attempt: int = 0, **kw) -> hf.Run:
 
 
 def check_goal(r: hf.Run, gogc: int = 100) -> None:
-    """NextGC == max(heapMinimum, M + (M + S + Gl) * GOGC / 100) at every point.
+    """NextGC == max(heapMinimum, M + (M + S + Gl) * GOGC / 100) at every point,
+    unless the runtime raised it (below).
 
     runtime/mgcpacer.go, gcControllerState.commit: gcPercentHeapGoal =
     heapMarked + (heapMarked + lastStackScan + globalsScan) * gcPercent / 100,
     floored at heapMinimum = defaultHeapMinimum (4 MiB) * gcPercent / 100;
-    heapGoalInternal then only lowers it for a memory limit (none here) or
-    raises it to sweepDistMinTrigger (heapLive + 1 MiB, far below the goal
-    in these programs).  runtime/metrics exposes the inputs exactly:
+    heapGoalInternal then lowers it for a memory limit (none here) or raises
+    it (below).  runtime/metrics exposes the inputs exactly:
     /gc/heap/live:bytes = heapMarked, /gc/scan/stack:bytes,
     /gc/scan/globals:bytes (runtime/metrics.go).  So at start the goal is
     exactly the GOGC-scaled 4 MiB minimum: the roots (~250-510 KiB of
     globals, ~2 KiB of stack) only matter once M + (M + S + Gl)*GOGC/100
     exceeds it.
+
+    heapGoalInternal raises the goal in two cases the metrics cannot show
+    exactly: to sweepDistMinTrigger (heapLive at the last commit + 1 MiB,
+    where heapLive >= heapMarked) and to the trigger + 64 KiB.  With little
+    live data and a small GOGC (churn at GOGC=50 on a loaded machine) the
+    first one wins: seen as NextGC = live + 1 MiB exactly.  So NextGC is
+    either the formula, or above it and at least live + 64 KiB.
     """
     for p in r.points.values():
         m = p.metrics
         live, stack, glob = m["/gc/heap/live:bytes"], m["/gc/scan/stack:bytes"], m["/gc/scan/globals:bytes"]
         want = max(4 * MiB * gogc // 100, live + (live + stack + glob) * gogc // 100)
-        assert p.memstats.NextGC == want == m["/gc/heap/goal:bytes"], (
-            f"Go {r.version} GOGC={gogc} {r.scenario}/{p.name}: NextGC {p.memstats.NextGC}, "
+        got = p.memstats.NextGC
+        raised = got > want and got >= live + (64 << 10)
+        assert got == m["/gc/heap/goal:bytes"] and (got == want or raised), (
+            f"Go {r.version} GOGC={gogc} {r.scenario}/{p.name}: NextGC {got}, "
             f"goal metric {m['/gc/heap/goal:bytes']}, formula {want} (live {live}, stack {stack}, globals {glob})")
 
 
