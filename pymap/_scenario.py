@@ -25,9 +25,12 @@ is one step) with the state of the map the step acted on last.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from ._native import ffi, lib
+
+if TYPE_CHECKING:
+    from ._map import MapType
 
 OPS: dict[str, int] = {
     "make": lib.PM_OP_MAKE,
@@ -104,7 +107,7 @@ class Scenario:
 
     def __init__(self, ops: Sequence[Mapping[str, Any]], runtime: Any = None,
                  maps: Optional[int] = None) -> None:
-        from ._map import MapType, Runtime, default_runtime
+        from ._map import Runtime, default_runtime
 
         rt = runtime if runtime is not None else default_runtime()
         if not isinstance(rt, Runtime):
@@ -124,7 +127,6 @@ class Scenario:
         for i, r in enumerate(self._records):
             c = self._cops[i]
             c.op, c.map, c.a, c.b, c.c = r
-        self._MapType = MapType
 
     def _type_index(self, where: str, d: Mapping[str, Any]) -> int:
         from ._map import MapType
