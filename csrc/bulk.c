@@ -136,6 +136,14 @@ static const uint8_t *vec_elem(const pm_maptype *t, const pm_vec *v, int64_t i, 
     return v->data + (uint64_t)i * v->stride;
 }
 
+/* Start loading the bucket of item i + PREFETCH_AHEAD (see map_prefetch):
+ * only for specialised key classes, whose hashing draws nothing. */
+static inline void vec_prefetch(pm_hmap *h, const pm_vec *keys, int64_t i, unsigned char hdr[16])
+{
+    if (h->t->keyclass != KC_GENERIC && i + PREFETCH_AHEAD < keys->n)
+        map_prefetch(h, vec_key(h->t, keys, i + PREFETCH_AHEAD, hdr));
+}
+
 /* ---- bulk operations ---- */
 
 int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t *done)
@@ -149,12 +157,10 @@ int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t 
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
         return rc;
     unsigned char hdr[16];
-    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t i = 0; i < n; i++) {
         size_t elen;
         const uint8_t *e = vec_elem(t, elems, i, &elen);
-        if (ahead && i + PREFETCH_AHEAD < n)
-            map_prefetch(h, vec_key(t, keys, i + PREFETCH_AHEAD, hdr));
+        vec_prefetch(h, keys, i, hdr);
         if ((rc = map_assign_locked(h, vec_key(t, keys, i, hdr), e, elen)) != PM_OK)
             break;
         *done = i + 1;
@@ -172,29 +178,21 @@ int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *
     if (rc != PM_OK || (rc = pm_lock_read(h)) != PM_OK)
         return rc;
     uint32_t es = image_size(t->elem_kind, t->elemsize);
-    bool strings = t->elem_kind == PM_KIND_STRING;
     unsigned char hdr[16];
-    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t i = 0; i < n; i++) {
         unsigned char *k, *e;
         uint8_t *out = elems_out + (uint64_t)i * es;
-        if (ahead && i + PREFETCH_AHEAD < n)
-            map_prefetch(h, vec_key(t, keys, i + PREFETCH_AHEAD, hdr));
+        vec_prefetch(h, keys, i, hdr);
         bool found = mapaccessK(h, vec_key(t, keys, i, hdr), &k, &e);
         if (h->rt->rand_failed) {   /* a NaN key's hash draw failed */
             rc = map_op_finish(h, PM_OK);
             break;
         }
         found_out[i] = found;
-        if (found && es == 8) {
-            memcpy(out, e, 8);   /* the common elem size, without a libc call */
-        } else if (found && es) {
-            memcpy(out, e, es);
-            if (strings && deref(e))
-                gc_incref(GOBJ_OF(deref(e)));
-        } else if (es) {
+        if (found)
+            image_copy_out(t->elem_kind, t->elemsize, e, out);
+        else if (es)
             memset(out, 0, es);
-        }
         *done = i + 1;
     }
     pm_unlock_read(h);
@@ -217,11 +215,9 @@ int pm_delete_many(pm_hmap *h, const pm_vec *keys, int64_t *deleted, int64_t *do
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
         return rc;
     unsigned char hdr[16];
-    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t i = 0; i < n; i++) {
         int d;
-        if (ahead && i + PREFETCH_AHEAD < n)
-            map_prefetch(h, vec_key(t, keys, i + PREFETCH_AHEAD, hdr));
+        vec_prefetch(h, keys, i, hdr);
         if ((rc = map_delete_locked(h, vec_key(t, keys, i, hdr), &d)) != PM_OK)
             break;
         *deleted += d;
@@ -345,6 +341,15 @@ size_t pm_range_image(int kind, uint32_t size, int64_t i, unsigned char *img, ch
     }
 }
 
+void pm_range_prefetch(pm_hmap *h, int64_t i, int64_t step, unsigned char *kimg, char *text)
+{
+    const pm_maptype *t = h->t;
+    if (t->keyclass == KC_GENERIC)
+        return;
+    pm_range_image(t->key_kind, t->keysize, (int64_t)((uint64_t)i + PREFETCH_AHEAD * (uint64_t)step), kimg, text);
+    map_prefetch(h, kimg);
+}
+
 int pm_assign_range(pm_hmap *h, int64_t start, int64_t stop, int64_t step, int64_t *done)
 {
     const pm_maptype *t = h->t;
@@ -363,14 +368,10 @@ int pm_range_assign_locked(pm_hmap *h, int64_t start, int64_t step, int64_t n, i
     unsigned char kimg[KEY_RANGE_IMG], eimg[KEY_RANGE_IMG];
     char ktext[32], etext[32];
     bool big_elem = image_size(t->elem_kind, t->elemsize) > KEY_RANGE_IMG;
-    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t j = 0; j < n; j++) {
         int64_t i = (int64_t)((uint64_t)start + (uint64_t)j * (uint64_t)step);
-        if (ahead && j + PREFETCH_AHEAD < n) {
-            pm_range_image(t->key_kind, t->keysize,
-                           (int64_t)((uint64_t)i + PREFETCH_AHEAD * (uint64_t)step), kimg, ktext);
-            map_prefetch(h, kimg);
-        }
+        if (j + PREFETCH_AHEAD < n)
+            pm_range_prefetch(h, i, step, kimg, ktext);
         pm_range_image(t->key_kind, t->keysize, i, kimg, ktext);
         const uint8_t *e = NULL;
         size_t elen = 0;

@@ -1053,13 +1053,10 @@ int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out)
     unsigned char *k, *e;
     bool found = mapaccessK(h, kb.p, &k, &e);
     uint32_t es = h->t->elem_kind == PM_KIND_STRING ? 16 : h->t->elemsize;
-    if (found && es) {
-        memcpy(out, e, es);
-        if (h->t->elem_kind == PM_KIND_STRING && deref(e))
-            gc_incref(GOBJ_OF(deref(e)));
-    } else if (es) {
+    if (found)
+        image_copy_out(h->t->elem_kind, h->t->elemsize, e, out);
+    else if (es)
         memset(out, 0, es);
-    }
     if (rand_failed(h)) {
         if (found && h->t->elem_kind == PM_KIND_STRING)
             pm_string_release(deref(out));
@@ -1771,19 +1768,6 @@ int pm_iter_next(pm_iter *it)
     return rc;
 }
 
-/* Copy a value image out of bucket memory (strings: the header, with a
- * reference on the data). */
-static void copy_out(int kind, uint32_t size, const unsigned char *src, uint8_t *dst)
-{
-    if (kind == PM_KIND_STRING) {
-        memcpy(dst, src, 16);
-        if (deref((unsigned char *)src))
-            gc_incref(GOBJ_OF(deref((unsigned char *)src)));
-    } else if (size) {
-        memcpy(dst, src, size);
-    }
-}
-
 int pm_iter_read(pm_iter *it, int advance, uint8_t *key_out, uint8_t *elem_out)
 {
     if (__atomic_exchange_n(&it->busy, 1, __ATOMIC_ACQUIRE)) {
@@ -1800,8 +1784,8 @@ int pm_iter_read(pm_iter *it, int advance, uint8_t *key_out, uint8_t *elem_out)
         }
         if (rc == PM_OK && !it->done && it->key) {
             const pm_maptype *t = h->t;
-            copy_out(t->key_kind, t->keysize, it->key, key_out);
-            copy_out(t->elem_kind, t->elemsize, it->elem, elem_out);
+            image_copy_out(t->key_kind, t->keysize, it->key, key_out);
+            image_copy_out(t->elem_kind, t->elemsize, it->elem, elem_out);
             rc = 1;
         }
         pm_unlock_read(h);

@@ -275,6 +275,21 @@ static inline unsigned char *deref(unsigned char *slot)
     memcpy(&p, slot, sizeof p);
     return p;
 }
+/* Copy a key or elem image out of bucket memory for a caller (strings: the
+ * header, and a reference on the data the caller releases). */
+static inline void image_copy_out(int kind, uint32_t size, const unsigned char *src, uint8_t *dst)
+{
+    if (kind == PM_KIND_STRING) {
+        memcpy(dst, src, 16);
+        unsigned char *data = deref((unsigned char *)src);
+        if (data)
+            gc_incref(GOBJ_OF(data));
+    } else if (size == 8) {
+        memcpy(dst, src, 8);   /* the common size, without a libc call */
+    } else if (size) {
+        memcpy(dst, src, size);
+    }
+}
 static inline bool isEmpty(uint8_t x) { return x <= emptyOne; }
 static inline bool evacuated(const unsigned char *b) { return b[0] > emptyOne && b[0] < minTopHash; }
 static inline uint64_t bucketShift(uint8_t b) { return (uint64_t)1 << (b & 63); }
@@ -337,6 +352,8 @@ void pm_create_overflow(pm_hmap *h);   /* createOverflow, for mapiterinit */
 enum { KEY_RANGE_IMG = 16 };   /* largest range key image: complex128 or a string header */
 int64_t pm_range_len(int64_t start, int64_t stop, int64_t step);
 size_t pm_range_image(int kind, uint32_t size, int64_t i, unsigned char *img, char *text);
+/* Range loops: prefetch the bucket of key(i + PREFETCH_AHEAD * step), using kimg/text as scratch. */
+void pm_range_prefetch(pm_hmap *h, int64_t i, int64_t step, unsigned char *kimg, char *text);
 /* The assign loop of pm_assign_range for a validated range, lock held. */
 int pm_range_assign_locked(pm_hmap *h, int64_t start, int64_t step, int64_t n, int64_t *done);
 

@@ -100,14 +100,10 @@ static int range_keys(runner *r, pm_hmap *h, const pm_op *o, bool del)
     int64_t n = pm_range_len(o->a, o->b, o->c);
     unsigned char kimg[KEY_RANGE_IMG];
     char text[32];
-    bool ahead = t->keyclass != KC_GENERIC;
     for (int64_t j = 0; j < n; j++) {
         int64_t i = (int64_t)((uint64_t)o->a + (uint64_t)j * (uint64_t)o->c);
-        if (ahead && j + PREFETCH_AHEAD < n) {
-            pm_range_image(t->key_kind, t->keysize,
-                           (int64_t)((uint64_t)i + PREFETCH_AHEAD * (uint64_t)o->c), kimg, text);
-            map_prefetch(h, kimg);
-        }
+        if (j + PREFETCH_AHEAD < n)
+            pm_range_prefetch(h, i, o->c, kimg, text);
         pm_range_image(t->key_kind, t->keysize, i, kimg, text);
         if (del) {
             int d, rc = map_delete_locked(h, kimg, &d);
