@@ -20,12 +20,12 @@ os.chdir(HERE)  # sources must be relative paths
 
 VERSION = re.search(r'^version\s*=\s*"([^"]+)"', (HERE / "pyproject.toml").read_text(), re.M).group(1)
 SOURCES = ["csrc/version.c", "csrc/hash.c", "csrc/alloc.c", "csrc/map.c", "csrc/iter.c", "csrc/check.c", "csrc/clone.c",
-           "csrc/bulk.c", "csrc/scenario.c"]
+           "csrc/bulk.c", "csrc/scenario.c", "csrc/heap.c", "csrc/pool.c"]
 
 # -flto lets the hot path inline across files (hash.c, alloc.c, map.c);
 # hidden visibility keeps internal calls off the PLT (only PyInit is exported).
-cflags = ["-std=c11", "-O2", "-flto", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
-ldflags = ["-flto", "-O2"]
+cflags = ["-std=c11", "-pthread", "-O2", "-flto", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"]
+ldflags = ["-flto", "-O2", "-pthread"]
 macros = [("PYMAP_VERSION", '"%s"' % VERSION)]
 if os.environ.get("PYMAP_WERROR") == "1":
     cflags.append("-Werror")

@@ -113,20 +113,47 @@ uint64_t go_roundupsize(const goversion *v, uint64_t size, bool noscan)
     return page_round(size);
 }
 
+/* runtime/sizeclasses.go: class_to_allocnpages[1..67], pages per span. */
+static const uint8_t class_to_allocnpages[] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 2, 1, 3, 2, 3, 1, 3, 2, 3, 4, 5, 6, 1, 7, 6, 5, 4, 3,
+    5, 7, 2, 9, 7, 5, 8, 3, 10, 7, 4,
+};
+_Static_assert(sizeof class_to_allocnpages == numSmallClasses, "one page count per size class");
+
+uint64_t go_class_npages(int cls) { return class_to_allocnpages[cls - 1]; }
+
+/* mallocgc's decision: the bytes charged (span.elemsize, or whole pages)
+ * and the size class (1..67; 0 = a large object in its own span). */
+uint64_t go_sizeclass(const goversion *v, uint64_t size, bool noscan, int *cls)
+{
+    *cls = 0;
+    if (size == 0)
+        return 0;   /* zerobase */
+    uint64_t limit = v->alloc_headers ? maxSmallSize - mallocHeaderSize : maxSmallSize;
+    if (size > limit)
+        return page_round(size);
+    uint64_t req = size;
+    if (v->alloc_headers && !noscan && req > minSizeForMallocHeader)
+        req += mallocHeaderSize;
+    uint64_t c = class_size(req);
+    int lo = 0, hi = numSmallClasses - 1;
+    while (lo < hi) {              /* the class index of size c */
+        int mid = (lo + hi) / 2;
+        if (class_to_size[mid] >= c)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *cls = lo + 1;
+    return c;
+}
+
 /* The bytes mallocgc charges (span.elemsize, or whole pages) for a request. */
 uint64_t go_charged(const goversion *v, uint64_t size, bool noscan)
 {
-    if (size == 0)
-        return 0;   /* zerobase */
-    if (!v->alloc_headers)
-        return size <= maxSmallSize ? class_size(size) : page_round(size);
-    if (size <= maxSmallSize - mallocHeaderSize) {
-        uint64_t req = size;
-        if (!noscan && req > minSizeForMallocHeader)
-            req += mallocHeaderSize;
-        return class_size(req);
-    }
-    return page_round(size);
+    int cls;
+    return go_sizeclass(v, size, noscan, &cls);
 }
 
 /* ---- the free list ---- */
@@ -177,7 +204,7 @@ static fl_bin *fl_find(uint64_t total, bool create)
 
 static bool recyclable(int kind)
 {
-    return kind == OBJ_ARRAY || kind == OBJ_OVERFLOW || kind == OBJ_BOX;
+    return kind == OBJ_ARRAY || kind == OBJ_OVERFLOW || kind == OBJ_BOX || kind == OBJ_POINTEE;
 }
 
 /* A zeroed allocation of `total` bytes, from the free list if it has one. */
@@ -268,6 +295,10 @@ gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan)
     o->charged = go_charged(h->rt->ver, size, noscan);
     o->owner = h;
     h->allocated += o->charged;
+    if (!h->shadow) {
+        o->rt = h->rt;
+        o->hslot = heap_alloc(h->rt, size, noscan);
+    }
     return o;
 }
 
@@ -303,5 +334,7 @@ void gc_decref(gobj *o)
     } else if (o->kind == OBJ_OVERFLOW) {
         bucket_release(o->owner->t, o->data, NULL);
     }
+    if (o->hslot)
+        heap_free(o->rt, o->hslot);
     fl_put(o);
 }

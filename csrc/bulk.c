@@ -152,6 +152,11 @@ int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t 
     int64_t n = keys->n;
     *done = 0;
     int rc = vec_check(keys, t->key_kind, t->keysize, n, "keys", false);
+    if (rc == PM_OK && t->elem_kind == PM_KIND_PTRBYTES && elems->data) {
+        set_error("*[N]byte elems take no images in bulk: pass no elems (nil pointers), "
+                  "or use insert_range (new([N]byte) each)");
+        rc = PM_EARG;
+    }
     if (rc == PM_OK)
         rc = vec_check(elems, t->elem_kind, t->elemsize, n, "elems", true);
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
@@ -175,6 +180,10 @@ int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *
     int64_t n = keys->n;
     *done = 0;
     int rc = vec_check(keys, t->key_kind, t->keysize, n, "keys", false);
+    if (rc == PM_OK && t->elem_kind == PM_KIND_PTRBYTES) {
+        set_error("bulk lookups of *[N]byte elems are not supported: look keys up one by one");
+        rc = PM_EARG;
+    }
     if (rc != PM_OK || (rc = pm_lock_read(h)) != PM_OK)
         return rc;
     uint32_t es = image_size(t->elem_kind, t->elemsize);
@@ -375,6 +384,13 @@ int pm_range_assign_locked(pm_hmap *h, int64_t start, int64_t step, int64_t n, i
         pm_range_image(t->key_kind, t->keysize, i, kimg, ktext);
         const uint8_t *e = NULL;
         size_t elen = 0;
+        if (t->elem_kind == PM_KIND_PTRBYTES) {     /* m[k] = new([N]byte) */
+            int rc = map_assign_api_locked(h, kimg, NULL, t->pointee);
+            if (rc != PM_OK)
+                return rc;
+            *done = j + 1;
+            continue;
+        }
         if (!big_elem) {
             elen = pm_range_image(t->elem_kind, t->elemsize, i, eimg, etext);
             e = t->elem_kind == PM_KIND_STRING ? (const uint8_t *)etext : eimg;

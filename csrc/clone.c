@@ -19,8 +19,9 @@
  * translating overflow links (including the preallocation sentinel and
  * nextOverflow) into the copies; it copies indirect boxes, keeping boxes
  * shared between an old and a new slot shared; string data is immutable
- * and only gains a reference.  A clone is charged to its own accounting and
- * is never visible to Python.
+ * and only gains a reference.  A clone is charged to its own accounting,
+ * never enters the modelled Go heap (heap.c) and is never visible to
+ * Python.
  */
 #include <stdlib.h>
 #include "pymap.h"
@@ -91,7 +92,7 @@ static bool fix_slots(pm_hmap *c, ptrmap *m, unsigned char *b)
     for (unsigned i = 0; i < bucketCnt; i++) {
         unsigned char *slots[2] = {bmap_key(t, b, i), bmap_elem(t, b, i)};
         bool ind[2] = {t->flags & TF_INDIRECTKEY, t->flags & TF_INDIRECTELEM};
-        bool str[2] = {t->key_kind == PM_KIND_STRING, t->elem_kind == PM_KIND_STRING};
+        bool str[2] = {t->key_kind == PM_KIND_STRING, t->elem_ref};
         for (int s = 0; s < 2; s++) {
             unsigned char *p = deref(slots[s]);
             if (!p)
@@ -159,7 +160,11 @@ pm_hmap *pm_map_clone(const pm_hmap *h)
         return NULL;
     *c = *h;
     c->refcnt = 1;
+    c->shadow = true;                   /* the clone never enters the Go heap */
+    c->hslot_hmap = c->hslot_extra = 0;
+    c->overflow.rec = c->oldoverflow.rec = NULL;
     pm_maptype_retain(c->t);
+    pm_runtime_retain(c->rt);
     c->busy = 0;
     c->writer = NULL;
     c->buckets = c->oldbuckets = NULL;

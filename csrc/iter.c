@@ -77,8 +77,16 @@ int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter 
     it->B = h->B;
     it->buckets = h->buckets;
     gc_incref(it->buckets);
-    if (!h->t->bucket_ptrs)
+    if (!h->t->bucket_ptrs) {
         pm_create_overflow(h);
+        /* it.overflow / it.oldoverflow keep the slices alive for the GC. */
+        ovrec *r[2] = {h->overflow.rec, h->oldoverflow.rec};
+        for (int i = 0; i < 2; i++) {
+            if (r[i])
+                __atomic_fetch_add(&r[i]->refcnt, 1, __ATOMIC_RELAXED);
+            it->ovf[i] = r[i];
+        }
+    }
     it->bucket = it->startBucket;
     h->flags |= iteratorFlag | oldIterator;
     return pm_iter_next_internal(it);
@@ -90,6 +98,9 @@ void pm_iter_release_internal(pm_iter *it)
         return;
     gc_decref(it->bobj);
     gc_decref(it->buckets);
+    ovrec_release(it->h->rt, it->ovf[0]);
+    ovrec_release(it->h->rt, it->ovf[1]);
+    it->ovf[0] = it->ovf[1] = NULL;
     pm_map_release(it->h);
     it->bobj = it->buckets = NULL;
     it->h = NULL;

@@ -75,7 +75,14 @@ pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
         set_error("out of memory");
         return NULL;
     }
+    rt->refcnt = 1;
+    if (pm_heap_init(rt) != PM_OK) {
+        free(rt);
+        set_error("out of memory");
+        return NULL;
+    }
     rt->ver = &pm_versions[version];
+    rt->heap.headroom_pct = rt->ver->limit_headroom_pct;
     rt->version_index = version;
     rt->rng = seed;
     rt->randfn = randfn;
@@ -95,12 +102,20 @@ pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
     return rt;
 }
 
-void pm_runtime_free(pm_runtime *rt)
+void pm_runtime_retain(pm_runtime *rt) { __atomic_fetch_add(&rt->refcnt, 1, __ATOMIC_RELAXED); }
+
+void pm_runtime_release(pm_runtime *rt)
 {
-    if (rt)
-        free(rt->rec);
+    if (!rt || __atomic_sub_fetch(&rt->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    pm_heap_destroy(rt);
+    free(rt->rec);
     free(rt);
 }
+
+/* The Python Runtime's reference: maps and pools keep the runtime (and its
+ * heap) alive after it. */
+void pm_runtime_free(pm_runtime *rt) { pm_runtime_release(rt); }
 void pm_runtime_hashkey(const pm_runtime *rt, uint64_t *out4) { memcpy(out4, rt->hashkey, 32); }
 uint64_t pm_runtime_max_alloc(const pm_runtime *rt) { return rt->max_alloc; }
 const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt) { return rt->draw_elem; }
@@ -120,13 +135,15 @@ static bool kind_size_ok(int kind, uint32_t size)
     case PM_KIND_POINTER: return size == 8;
     case PM_KIND_BYTES: return size <= (1u << 24);
     case PM_KIND_EMPTY: return size == 0;
+    case PM_KIND_PTRBYTES: return size >= 1 && size <= (1u << 24);
     }
     return false;
 }
 
 pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint32_t elem_size)
 {
-    if (!kind_size_ok(key_kind, key_size) || !kind_size_ok(elem_kind, elem_size)) {
+    if (!kind_size_ok(key_kind, key_size) || !kind_size_ok(elem_kind, elem_size) ||
+        key_kind == PM_KIND_PTRBYTES) {
         set_error("invalid kind/size: key %d/%u elem %d/%u", key_kind, key_size, elem_kind, elem_size);
         return NULL;
     }
@@ -136,6 +153,10 @@ pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint3
         return NULL;
     }
     t->refcnt = 1;
+    if (elem_kind == PM_KIND_PTRBYTES) {   /* *[N]byte: the slot is the pointer */
+        t->pointee = elem_size;
+        elem_size = 8;
+    }
     t->key_kind = key_kind;
     t->elem_kind = elem_kind;
     t->keysize = key_size;
@@ -147,7 +168,9 @@ pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint3
      * sum is always a multiple of 8, so the struct has no padding. */
     t->bucketsize = bucketCnt + bucketCnt * t->keyslot + bucketCnt * t->elemslot + 8;
     bool kp = key_kind == PM_KIND_STRING || key_kind == PM_KIND_POINTER;
-    bool ep = elem_kind == PM_KIND_STRING || elem_kind == PM_KIND_POINTER;
+    bool ep = elem_kind == PM_KIND_STRING || elem_kind == PM_KIND_POINTER ||
+              elem_kind == PM_KIND_PTRBYTES;
+    t->elem_ref = elem_kind == PM_KIND_STRING || elem_kind == PM_KIND_PTRBYTES;
     t->key_ptrs = kp || ik;
     t->elem_ptrs = ep || ie;
     t->bucket_ptrs = t->key_ptrs || t->elem_ptrs;
@@ -258,7 +281,7 @@ void slot_release_key(const pm_maptype *t, unsigned char *k)
 
 void slot_release_elem(const pm_maptype *t, unsigned char *e)
 {
-    if ((t->flags & TF_INDIRECTELEM) || t->elem_kind == PM_KIND_STRING) {
+    if ((t->flags & TF_INDIRECTELEM) || t->elem_ref) {
         unsigned char *p = deref(e);
         if (p)
             gc_decref(GOBJ_OF(p));
@@ -273,7 +296,7 @@ static void slot_retain(const pm_maptype *t, unsigned char *k, unsigned char *e)
         if (p)
             gc_incref(GOBJ_OF(p));
     }
-    if ((t->flags & TF_INDIRECTELEM) || t->elem_kind == PM_KIND_STRING) {
+    if ((t->flags & TF_INDIRECTELEM) || t->elem_ref) {
         unsigned char *p = deref(e);
         if (p)
             gc_incref(GOBJ_OF(p));
@@ -420,6 +443,8 @@ static void ensure_extra(pm_hmap *h)
     if (!h->extra) {
         h->extra = true;
         h->allocated += go_charged(h->rt->ver, 24, false);  /* new(mapextra) */
+        if (!h->shadow)
+            h->hslot_extra = heap_alloc(h->rt, 24, false);
     }
 }
 
@@ -432,6 +457,7 @@ static void createOverflow(pm_hmap *h)
         h->overflow.len = h->overflow.cap = 0;
         h->overflow.backing_charged = 0;
         h->allocated += go_charged(h->rt->ver, 24, false);  /* new([]*bmap) */
+        h->overflow.rec = ovrec_new(h);
     }
 }
 
@@ -454,6 +480,11 @@ static void ovslice_append(pm_hmap *h, ovslice *s)
         s->cap = (int64_t)(capmem / 8);
         s->backing_charged = go_charged(h->rt->ver, capmem, false);
         h->allocated += s->backing_charged;
+        if (s->rec) {           /* the old backing array is garbage now */
+            uintptr_t old = s->rec->back;
+            s->rec->back = heap_alloc(h->rt, capmem, false);
+            heap_free(h->rt, old);
+        }
     }
     s->len = newLen;
 }
@@ -574,8 +605,8 @@ static void advanceEvacuationMark(pm_hmap *h, uint64_t newbit)
     if (h->nevacuate == newbit) {
         gobj *old = h->oldbuckets;
         h->oldbuckets = NULL;
-        h->oldoverflow.present = false;
-        h->oldoverflow.len = h->oldoverflow.cap = 0;
+        ovrec_release(h->rt, h->oldoverflow.rec);
+        memset(&h->oldoverflow, 0, sizeof h->oldoverflow);
         h->flags &= (uint8_t)~sameSizeGrow;
         gc_decref(old);
     }
@@ -754,6 +785,8 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
         return PM_ENOMEM;
     }
     h->rt = rt;
+    pm_runtime_retain(rt);
+    h->hslot_hmap = heap_alloc(rt, rt->ver->hmap_size, false);   /* new(hmap) */
     h->t = t;
     pm_maptype_retain(t);
     h->refcnt = 1;
@@ -765,6 +798,9 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
         unsigned char *nextOverflow;
         h->buckets = makeBucketArray(h, B, &nextOverflow);
         if (!h->buckets) {
+            heap_free(rt, h->hslot_hmap);
+            pm_maptype_free(t);
+            pm_runtime_release(rt);
             free(h);
             set_error("out of memory");
             return PM_ENOMEM;
@@ -787,7 +823,12 @@ void pm_map_release(pm_hmap *h)
         return;
     gc_decref(h->buckets);
     gc_decref(h->oldbuckets);
+    ovrec_release(h->rt, h->overflow.rec);
+    ovrec_release(h->rt, h->oldoverflow.rec);
+    heap_free(h->rt, h->hslot_extra);
+    heap_free(h->rt, h->hslot_hmap);
     pm_maptype_free(h->t);
+    pm_runtime_release(h->rt);
     free(h);
 }
 
@@ -814,6 +855,14 @@ static int key_image(const pm_maptype *t, const uint8_t *key, size_t keylen, uns
 
 static int elem_check(const pm_maptype *t, const uint8_t *elem, size_t elemlen)
 {
+    if (t->elem_kind == PM_KIND_PTRBYTES) {
+        if (elemlen != 0 && elemlen != t->pointee) {
+            set_error("a *[%u]byte elem is %u bytes of contents or nil, not %zu bytes",
+                      t->pointee, t->pointee, elemlen);
+            return PM_EARG;
+        }
+        return PM_OK;
+    }
     if (elem && t->elem_kind != PM_KIND_STRING && elemlen != t->elemsize) {
         set_error("elem image is %zu bytes, the elem type has %u", elemlen, t->elemsize);
         return PM_EARG;
@@ -870,6 +919,15 @@ static int store_value(pm_hmap *h, int kind, uint32_t size, bool indirect,
         }
         memcpy(slot, &dp, 8);
         memcpy(slot + 8, &len, 8);
+        return PM_OK;
+    }
+    if (kind == PM_KIND_PTRBYTES) {     /* the pointer image: the slot takes a reference */
+        unsigned char *p = NULL;
+        if (raw)
+            memcpy(&p, raw, 8);
+        if (p)
+            gc_incref(GOBJ_OF(p));
+        memcpy(slot, &p, 8);
         return PM_OK;
     }
     unsigned char *dst = slot;
@@ -1058,7 +1116,7 @@ int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out)
     else if (es)
         memset(out, 0, es);
     if (rand_failed(h)) {
-        if (found && h->t->elem_kind == PM_KIND_STRING)
+        if (found && h->t->elem_ref)
             pm_string_release(deref(out));
         found = false;
         rc = PM_ERAND;
@@ -1169,12 +1227,12 @@ again:;
             unsigned char *e = bmap_elem(t, b, i);
             if (t->flags & TF_INDIRECTELEM)
                 e = deref(e);
-            if (t->elem_kind == PM_KIND_STRING) {
+            if (t->elem_ref) {
                 unsigned char img[16];
-                if ((rc = store_value(h, PM_KIND_STRING, 16, false, img, NULL, elem, elemlen)) != PM_OK)
+                if ((rc = store_value(h, t->elem_kind, t->elemsize, false, img, NULL, elem, elemlen)) != PM_OK)
                     return rc;
                 slot_release_elem(t, e);
-                memcpy(e, img, 16);
+                memcpy(e, img, t->elemsize);
             } else if (t->elemsize) {
                 if (elem)
                     memcpy(e, elem, t->elemsize);
@@ -1247,6 +1305,44 @@ int map_assign_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem,
     return map_op_finish(h, run_atomic(h, assign_op, &a, may_draw_midop(h, grows)));
 }
 
+/* new([N]byte) for a *[N]byte elem, with `contents` (N bytes) or zeroed. */
+gobj *pointee_new(pm_hmap *h, const uint8_t *contents)
+{
+    gobj *p = gc_alloc(h, OBJ_POINTEE, h->t->pointee, true);
+    if (p && contents)
+        memcpy(p->data, contents, h->t->pointee);
+    if (!p)
+        set_error("out of memory");
+    return p;
+}
+
+/* m[k] = new([N]byte) (or nil): the pointee is allocated first, as Go
+ * evaluates the right-hand side before mapassign; the slot takes its own
+ * reference. */
+static int assign_pointee_locked(pm_hmap *h, const unsigned char *key, const uint8_t *contents,
+                                 bool nil)
+{
+    unsigned char *ptr = NULL;
+    gobj *p = NULL;
+    if (!nil) {
+        if (check_alloc(h, h->t->pointee, true) != PM_OK)
+            return PM_EMAXALLOC;
+        if (!(p = pointee_new(h, contents)))
+            return PM_ENOMEM;
+        ptr = p->data;
+    }
+    int rc = map_assign_locked(h, key, (const uint8_t *)&ptr, 8);
+    gc_decref(p);
+    return rc;
+}
+
+int map_assign_api_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen)
+{
+    if (h->t->elem_kind == PM_KIND_PTRBYTES)
+        return assign_pointee_locked(h, key, elem, elemlen == 0);
+    return map_assign_locked(h, key, elem, elemlen);
+}
+
 int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen, const uint8_t *elem, size_t elemlen)
 {
     keybuf kb;
@@ -1254,7 +1350,7 @@ int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen, const uint8_t *e
     if (rc != PM_OK || (rc = keybuf_init(&kb, h->t, key, keylen)) != PM_OK)
         return rc;
     if ((rc = pm_lock_write(h)) == PM_OK) {
-        rc = map_assign_locked(h, kb.p, elem, elemlen);
+        rc = map_assign_api_locked(h, kb.p, elem, elemlen);
         pm_unlock_write(h);
     }
     keybuf_free(&kb);
@@ -1456,6 +1552,8 @@ static int mapclear(pm_hmap *h)
         h->clearSeq++;
     h->hash0 = hash0;
     if (h->extra) {
+        ovrec_release(h->rt, h->overflow.rec);
+        ovrec_release(h->rt, h->oldoverflow.rec);
         memset(&h->overflow, 0, sizeof h->overflow);
         memset(&h->oldoverflow, 0, sizeof h->oldoverflow);
         h->nextOverflow = NULL;
@@ -1581,13 +1679,20 @@ void map_header(const pm_hmap *h, pm_header *out)
  * the same buckets through extra.overflow instead), and boxes are counted
  * from every non-nil pointer slot.  Marks count shared objects once. */
 static void walk_array(const pm_hmap *h, gobj *arr, uint8_t epoch,
-                       uint64_t *overflow, uint64_t *indirect)
+                       uint64_t *overflow, uint64_t *indirect, uint64_t *pointees)
 {
     const pm_maptype *t = h->t;
     bool ik = t->flags & TF_INDIRECTKEY, ie = t->flags & TF_INDIRECTELEM;
+    bool pe = t->elem_kind == PM_KIND_PTRBYTES;
     for (uint64_t i = 0; i < arr->nbuckets; i++) {
         unsigned char *b = bucket_at(arr, t, i);
         while (b) {
+            /* Evacuated pointerful slots are cleared, so no pointee is seen twice. */
+            for (unsigned s = 0; pe && s < bucketCnt; s++) {
+                unsigned char *p = isEmpty(b[s]) ? NULL : deref(bmap_elem(t, b, s));
+                if (p)
+                    *pointees += GOBJ_OF(p)->charged;
+            }
             for (unsigned s = 0; (ik || ie) && s < bucketCnt; s++) {
                 unsigned char *ptrs[2] = {
                     ik ? deref(bmap_key(t, b, s)) : NULL,
@@ -1644,9 +1749,9 @@ void map_memory(pm_hmap *h, pm_memory *out)
     if (epoch == 0)
         epoch = ++h->mem_epoch;
     if (h->buckets)
-        walk_array(h, h->buckets, epoch, &out->overflow, &out->indirect);
+        walk_array(h, h->buckets, epoch, &out->overflow, &out->indirect, &out->pointees);
     if (h->oldbuckets)
-        walk_array(h, h->oldbuckets, epoch, &out->overflow, &out->indirect);
+        walk_array(h, h->oldbuckets, epoch, &out->overflow, &out->indirect, &out->pointees);
     out->total = out->hmap + out->extra + out->buckets + out->oldbuckets + out->overflow +
                  out->overflow_slice + out->indirect + out->pointees;
     out->allocated = h->allocated;

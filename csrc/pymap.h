@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
+#include <pthread.h>
 
 #include "pymap_api.h"
 
@@ -105,6 +106,7 @@ typedef struct goversion {
     bool clear_seq;              /* hmap.clearSeq and the iterator check (1.24 noswiss, #70189) */
     bool alloc_headers;          /* 8-byte malloc header for pointerful objects > 512 B (>= 1.22) */
     bool rand64;                 /* rand() is 64-bit for iteration and NaN draws (>= 1.22) */
+    uint8_t limit_headroom_pct;  /* memory-limit goal headroom: max(pct%, 1 MiB); 0 = 1 MiB flat (<= 1.20) */
     bool tested;                 /* a real toolchain exists to test against */
 } goversion;
 
@@ -114,6 +116,7 @@ extern const int pm_nversions;
 /* ---- Model objects (alloc.c) ---- */
 enum gobj_kind {
     OBJ_HMAP, OBJ_EXTRA, OBJ_ARRAY, OBJ_OVERFLOW, OBJ_BOX, OBJ_STRING,
+    OBJ_POINTEE,            /* the [N]byte a *[N]byte elem points at */
 };
 
 typedef struct gobj {
@@ -125,12 +128,54 @@ typedef struct gobj {
     uint64_t charged;       /* bytes Go charges for it (0 for string data) */
     uint64_t nbuckets;      /* OBJ_ARRAY: buckets in the allocation */
     struct pm_hmap *owner;  /* map whose accounting it is charged to */
+    struct pm_runtime *rt;  /* heap holding its slot (with hslot) */
+    uintptr_t hslot;        /* its slot in the modelled Go heap (heap.c), 0 = none */
     _Alignas(16) unsigned char data[];
 } gobj;
 
 #define GOBJ_OF(p) ((gobj *)((unsigned char *)(p) - offsetof(gobj, data)))
 
+/* ---- The modelled Go heap of one runtime (heap.c) ---- */
+typedef struct mspan mspan;
+#define PM_DEFAULT_CONS_MARK 0.4   /* the pacer's cons/mark (see heap.c, docs/heap-model.md) */
+
+typedef struct mheap {
+    pthread_mutex_t lock;               /* recursive: a GC inside an allocation frees */
+    bool init, echo, in_gc;
+    uint8_t headroom_pct;               /* the version's memory-limit headroom */
+    pm_baseline base;
+    mspan *spans;                       /* in-use spans */
+    mspan *cache[136];                  /* the mcache: one span per spanclass */
+    mspan *partial[136];                /* swept spans with free slots, per spanclass */
+    struct tinyblock *tiny;             /* the mcache's tiny block */
+    uint64_t tiny_offset, tiny_allocs;
+    uint64_t nspans;
+    /* MemStats */
+    uint64_t total_alloc, total_free, mallocs, frees;
+    uint64_t inuse_pages, sys_pages, released_pages;
+    uint64_t live_bytes, dead_bytes, live_scan, dead_objects;
+    uint64_t num_gc, num_forced_gc;
+    /* the pacer (mgcpacer.go names) */
+    int64_t gogc;                       /* -1 = off */
+    int64_t memory_limit;
+    int gomaxprocs;
+    uint64_t heap_live, heap_marked, heap_minimum, gcpercent_goal;
+    uint64_t sweep_dist_min_trigger, runway, triggered, last_heap_goal;
+    uint64_t last_heap_scan, last_stack_scan;
+    double cons_mark;
+    /* the virtual clock and the timing cost model */
+    uint64_t clock, last_gc, gc_cpu_ns, pause_total_ns;
+    double gc_cpu_fraction;
+    /* gctrace lines */
+    char *trace;
+    size_t trace_len, trace_cap;
+    uint64_t trace_lines;
+    struct pm_pool *pools;              /* every pool of this runtime (pool.c) */
+} mheap;
+
 struct pm_runtime {
+    uint32_t refcnt;                    /* the Python Runtime + every map and pool */
+    mheap heap;
     const goversion *ver;
     int version_index;
     uint64_t hashkey[4];
@@ -156,12 +201,23 @@ struct pm_maptype {
     bool bucket_ptrs;                   /* the bucket type has pointers */
     enum hasher_kind hasher;
     uint8_t keyclass;                   /* enum keyclass */
+    bool elem_ref;                      /* the elem slot's first word holds a counted
+                                           reference (string data, a *[N]byte pointee) */
+    uint32_t pointee;                   /* *[N]byte elems: N */
     uint32_t refcnt;                    /* the Python MapType + every hmap of this type */
 };
 void pm_maptype_retain(pm_maptype *t);
 
+/* A *[]*bmap's heap objects: the slice header and its current backing
+ * array.  Refcounted: an iterator keeps the map's slices alive. */
+typedef struct ovrec {
+    uint32_t refcnt;
+    uintptr_t hdr, back;                /* heap slots (0 = none) */
+} ovrec;
+
 typedef struct ovslice {                /* a *[]*bmap held in mapextra */
     bool present;
+    ovrec *rec;
     int64_t len, cap;
     uint64_t backing_charged;           /* bytes charged for the current backing array */
 } ovslice;
@@ -187,6 +243,8 @@ struct pm_hmap {
     pm_maptype *t;
     uint64_t hmap_charged;
     uint64_t allocated;                 /* cumulative bytes charged (TotalAlloc share) */
+    bool shadow;                        /* a clone for a trial run: never in the Go heap */
+    uintptr_t hslot_hmap, hslot_extra;  /* heap slots of the hmap and mapextra */
     int busy;                           /* try-lock: -1 one writer, n > 0 readers */
     const void *writer;                 /* the write-locking thread's token */
     int walking;                        /* a memory walk is marking this map's objects */
@@ -202,6 +260,7 @@ struct pm_iter {
     uint64_t startBucket, bucket, checkBucket;
     uint8_t offset, wrapped, B, i;
     uint64_t clearSeq;
+    ovrec *ovf[2];          /* it.overflow, it.oldoverflow (references) */
     bool done;
     int busy;               /* try-lock: one thread at a time per iterator */
 };
@@ -221,6 +280,20 @@ gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan);
 void gc_incref(gobj *o);
 void gc_decref(gobj *o);
 gobj *gc_string(const uint8_t *data, uint64_t len);
+uint64_t go_sizeclass(const goversion *v, uint64_t size, bool noscan, int *cls);
+uint64_t go_class_npages(int cls);
+
+gobj *pointee_new(pm_hmap *h, const uint8_t *contents);
+
+/* ---- heap.c, pool.c: the modelled Go heap ---- */
+int pm_heap_init(pm_runtime *rt);
+void pm_heap_destroy(pm_runtime *rt);
+uintptr_t heap_alloc(pm_runtime *rt, uint64_t size, bool noscan);  /* 0 = untracked */
+void heap_free(pm_runtime *rt, uintptr_t slot);
+void pm_pools_cleanup(pm_runtime *rt);
+void pm_pools_destroy(pm_runtime *rt);
+ovrec *ovrec_new(pm_hmap *h);
+void ovrec_release(pm_runtime *rt, ovrec *r);
 
 /* ---- hash.c ---- */
 void pm_hash_init_keys(pm_runtime *rt);
@@ -276,11 +349,12 @@ static inline unsigned char *deref(unsigned char *slot)
     return p;
 }
 /* Copy a key or elem image out of bucket memory for a caller (strings: the
- * header, and a reference on the data the caller releases). */
+ * header, and a reference on the data the caller releases; *[N]byte: the
+ * pointer, and a reference on the pointee). */
 static inline void image_copy_out(int kind, uint32_t size, const unsigned char *src, uint8_t *dst)
 {
-    if (kind == PM_KIND_STRING) {
-        memcpy(dst, src, 16);
+    if (kind == PM_KIND_STRING || kind == PM_KIND_PTRBYTES) {
+        memcpy(dst, src, kind == PM_KIND_STRING ? 16 : 8);
         unsigned char *data = deref((unsigned char *)src);
         if (data)
             gc_incref(GOBJ_OF(data));
@@ -330,6 +404,9 @@ void pm_unlock_read(pm_hmap *h);
 /* Single operations for callers holding the write lock (bulk.c, scenario.c):
  * each is all-or-nothing under a failing rand and runs the debug checker. */
 int map_assign_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen);
+/* The API's assign: for *[N]byte elems, elem is N bytes of contents (or NULL
+ * with elemlen N: zeroed) and elemlen 0 is nil; otherwise map_assign_locked. */
+int map_assign_api_locked(pm_hmap *h, const unsigned char *key, const uint8_t *elem, size_t elemlen);
 int map_delete_locked(pm_hmap *h, const unsigned char *key, int *deleted);
 int map_clear_locked(pm_hmap *h);
 int map_op_finish(pm_hmap *h, int rc);

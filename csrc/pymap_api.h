@@ -35,6 +35,7 @@
 #define PM_KIND_POINTER 7    /* an opaque 8-byte address */
 #define PM_KIND_BYTES 8      /* [N]byte, any N >= 0 */
 #define PM_KIND_EMPTY 9      /* struct{} */
+#define PM_KIND_PTRBYTES 10  /* *[N]byte: an 8-byte pointer to an N-byte pointee (size = N) */
 
 /* Purposes of random draws, in the order the rand(purpose) API names them. */
 #define PM_RAND_HASH0 0
@@ -246,6 +247,55 @@ typedef struct {
 int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
            int32_t nmaps, const pm_op *ops, int64_t nops, pm_snapshot *snaps,
            int64_t *nsnaps, int64_t *failed);
+
+/* ---- The Go heap around the maps (heap.c, pool.c) ----
+ * Every runtime has one modelled heap.  Configure it once, before the
+ * first allocation; unconfigured, the baseline is empty and GOGC is 100. */
+typedef struct {
+    uint64_t heap_alloc, heap_objects, heap_inuse, heap_sys, heap_released;
+    uint64_t total_alloc, mallocs, frees;
+    uint64_t globals, stacks, heap_scan;   /* the pacer's roots and scan work */
+    uint64_t other_sys;                    /* Sys - HeapSys (memory-limit accounting) */
+} pm_baseline;
+int pm_heap_configure(pm_runtime *rt, const pm_baseline *b, int64_t gogc, int64_t memory_limit,
+                      int gomaxprocs, int echo);
+
+typedef struct {
+    /* runtime.MemStats */
+    uint64_t heap_alloc, heap_inuse, heap_idle, heap_released, heap_sys, heap_objects;
+    uint64_t total_alloc, mallocs, frees, next_gc, num_gc, num_forced_gc;
+    uint64_t last_gc_ns, pause_total_ns;
+    double gc_cpu_fraction;
+    /* the model's clock and pacer state */
+    uint64_t clock_ns, heap_live, heap_marked, trigger, live_bytes, dead_bytes;
+    uint64_t spans, tiny_allocs, gctrace_lines;
+    int64_t gogc, memory_limit;
+    int gomaxprocs;
+} pm_memstats;
+void pm_memstats_read(pm_runtime *rt, pm_memstats *out);
+void pm_gc(pm_runtime *rt);                     /* runtime.GC() */
+void pm_free_os_memory(pm_runtime *rt);         /* debug.FreeOSMemory() */
+void pm_advance(pm_runtime *rt, uint64_t ns);   /* the virtual clock; periodic GC */
+int64_t pm_set_gogc(pm_runtime *rt, int64_t gogc);            /* < 0 = off; returns the old */
+int64_t pm_set_memory_limit(pm_runtime *rt, int64_t limit);   /* < 0 = read only */
+/* gctrace text from byte `from`: copies up to cap bytes, returns the total length. */
+uint64_t pm_gctrace_read(pm_runtime *rt, uint64_t from, char *buf, uint64_t cap);
+int pm_heap_check(pm_runtime *rt);
+int pm_format_ns_as_ms(uint64_t ns, char *buf);  /* gctrace's time format (buf >= 32) */
+void pm_runtime_retain(pm_runtime *rt);
+void pm_runtime_release(pm_runtime *rt);
+
+/* sync.Pool of maps. */
+typedef struct pm_pool pm_pool;
+typedef struct {
+    uint64_t gets, puts, news, victim_hits, dropped_by_gc;
+    uint64_t held, held_victim;
+} pm_pool_stats;
+pm_pool *pm_pool_new(pm_runtime *rt);
+void pm_pool_free(pm_pool *p);
+int pm_pool_put(pm_pool *p, pm_hmap *h, int pid);   /* the pool takes a reference */
+pm_hmap *pm_pool_get(pm_pool *p, int pid);          /* NULL: call New; else the caller's reference */
+void pm_pool_get_stats(pm_pool *p, pm_pool_stats *out);
 
 /* ---- The model's bucket free list (alloc.c) ----
  * The model's own memory recycling; never part of Go's accounting. */

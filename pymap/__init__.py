@@ -39,9 +39,16 @@ from ._map import (  # noqa: E402
     freelist_trim,
 )
 from ._scenario import Scenario, ScenarioResult, Step  # noqa: E402
+from ._heap import Baseline, MapDroppedError, MemStats, PacerState, Pool, PoolStats  # noqa: E402
 
 __all__ = [
     "GO_VERSIONS",
+    "Baseline",
+    "MapDroppedError",
+    "MemStats",
+    "PacerState",
+    "Pool",
+    "PoolStats",
     "Bucket",
     "ConcurrentMapError",
     "ConcurrentMapIterationWrite",

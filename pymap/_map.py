@@ -13,7 +13,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from . import _bulk
+from . import _bulk, _heap
+from ._heap import Baseline, MapDroppedError, MemStats, PacerState, Pool
 from ._native import ffi, lib
 from ._types import Decoder, Kind, parse_kind
 
@@ -65,13 +66,21 @@ def _version_index(go: str) -> int:
 
 
 class Runtime:
-    """A modelled Go process: version, hashkey, random source, allocation limit.
+    """A modelled Go process: version, hashkey, random source, allocation
+    limit, and the Go heap around its maps.
 
     ``seed`` selects SplitMix64 (stable across pymap releases); ``rand`` is
     ``rand(purpose) -> int`` in [0, 2**64), purpose one of "hash0", "iter",
     "noverflow", "nanhash", called once per random draw the runtime makes.
     With neither, the source is seeded from os.urandom.  ``hashkey`` is the
     runtime's 4-word hashkey (each word odd for Go <= 1.22).
+
+    The heap: ``gogc`` (GOGC; None = off), ``memory_limit`` (GOMEMLIMIT in
+    bytes; None = no limit), ``gomaxprocs`` (the Ps of sync.Pool and
+    gctrace), ``gctrace`` (also echo each trace line to stderr) and
+    ``baseline`` (the process's own heap, globals and stacks before the first
+    map; default: measured on the real toolchain of ``go``, see
+    ``pymap.Baseline``).
     """
 
     def __init__(
@@ -81,8 +90,25 @@ class Runtime:
         hashkey: Optional[tuple[int, int, int, int]] = None,
         rand: Optional[Callable[[str], int]] = None,
         max_alloc: Optional[int] = None,
+        *,
+        gogc: Optional[int] = 100,
+        memory_limit: Optional[int] = None,
+        gomaxprocs: int = 1,
+        gctrace: bool = False,
+        baseline: Optional[Baseline] = None,
     ) -> None:
         vi = _version_index(go)
+        gogc_c = _heap.check_gogc(gogc)
+        limit_c = _heap.check_memory_limit(memory_limit)
+        if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
+            raise TypeError(f"gomaxprocs must be an int, not {type(gomaxprocs).__name__}")
+        if not 1 <= gomaxprocs <= 1024:
+            raise ValueError(f"gomaxprocs must be in [1, 1024], not {gomaxprocs}")
+        if baseline is None:
+            baseline = _heap.default_baseline(go)
+        elif not isinstance(baseline, Baseline):
+            raise TypeError(f"baseline must be a pymap.Baseline, not {type(baseline).__name__}")
+        base_c = baseline._c()
         if seed is not None and rand is not None:
             raise ValueError("seed and rand are mutually exclusive")
         if rand is not None and not callable(rand):
@@ -121,8 +147,76 @@ class Runtime:
         if ptr == ffi.NULL:
             raise MemoryError(ffi.string(lib.pm_last_error()).decode())
         self._ptr = ffi.gc(ptr, lib.pm_runtime_free)
+        rc = lib.pm_heap_configure(self._ptr, base_c, gogc_c, limit_c, gomaxprocs, bool(gctrace))
+        if rc != lib.PM_OK:
+            raise ValueError(ffi.string(lib.pm_last_error()).decode())
         self.go = go
         self.seed = seed if rand is None else None
+        self.baseline = baseline
+        self._gomaxprocs = gomaxprocs
+        self._trace = _heap.GCTrace()
+        self._trace_lock = threading.Lock()
+
+    # -- the Go heap -------------------------------------------------------
+
+    def memstats(self) -> MemStats:
+        """runtime.ReadMemStats: the fields the model keeps."""
+        return _heap.read_memstats(self._ptr)[0]
+
+    def pacer(self) -> PacerState:
+        """The pacer's state (heapLive, heapMarked, trigger, goal) and the virtual clock."""
+        return _heap.read_memstats(self._ptr)[1]
+
+    def gc(self) -> None:
+        """runtime.GC(): a full cycle, sweep included; counted in num_forced_gc."""
+        lib.pm_gc(self._ptr)
+
+    def free_os_memory(self) -> None:
+        """debug.FreeOSMemory(): runtime.GC(), then every free page is released."""
+        lib.pm_free_os_memory(self._ptr)
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of virtual time pass: sysmon's periodic GC runs every
+        2 minutes after the last cycle (once one happened; never with GOGC off)."""
+        lib.pm_advance(self._ptr, _heap.check_seconds(seconds))
+
+    @property
+    def gctrace(self) -> list[str]:
+        """Every GODEBUG=gctrace=1 line so far, in Go's format."""
+        with self._trace_lock:
+            return self._trace.lines(self._ptr)
+
+    @property
+    def gogc(self) -> Optional[int]:
+        """GOGC (debug.SetGCPercent); None = off."""
+        v = self.pacer().gogc
+        return v
+
+    @gogc.setter
+    def gogc(self, value: Optional[int]) -> None:
+        lib.pm_set_gogc(self._ptr, _heap.check_gogc(value))
+
+    @property
+    def memory_limit(self) -> Optional[int]:
+        """GOMEMLIMIT in bytes (debug.SetMemoryLimit); None = no limit."""
+        return self.pacer().memory_limit
+
+    @memory_limit.setter
+    def memory_limit(self, value: Optional[int]) -> None:
+        lib.pm_set_memory_limit(self._ptr, _heap.check_memory_limit(value))
+
+    @property
+    def gomaxprocs(self) -> int:
+        return self._gomaxprocs
+
+    def new_pool(self, new: Optional[Callable[[], "GoMap"]] = None) -> Pool:
+        """A sync.Pool of maps in this runtime; `new` is Pool.New."""
+        return Pool(self, new)
+
+    def heap_check(self) -> None:
+        """Run the heap's consistency checker (raises InvariantError)."""
+        if lib.pm_heap_check(self._ptr) != lib.PM_OK:
+            raise InvariantError(ffi.string(lib.pm_last_error()).decode())
 
     @property
     def hashkey(self) -> tuple[int, int, int, int]:
@@ -196,6 +290,8 @@ class MapType:
         self.elem = elem
         self._k: Kind = parse_kind(key)
         self._e: Kind = parse_kind(elem)
+        if self._k.code == lib.PM_KIND_PTRBYTES:
+            raise ValueError(f"{key!r}: *[N]byte is modelled as an elem type only")
         ptr = lib.pm_maptype_new(self._k.code, self._k.size, self._e.code, self._e.size)
         if ptr == ffi.NULL:
             raise ValueError(ffi.string(lib.pm_last_error()).decode())
@@ -214,7 +310,10 @@ class MapType:
         self.has_pointers: bool = bool(info.has_pointers)
         self._zero = self._e.encode(_zero_value(self._e))
         self._is_str_elem = self._e.code == lib.PM_KIND_STRING
-        self._elem_img = 16 if self._is_str_elem else self._e.size
+        self._is_ptr_elem = self._e.code == lib.PM_KIND_PTRBYTES
+        # The elem image holds a counted reference the reader releases.
+        self._elem_ref = self._is_str_elem or self._is_ptr_elem
+        self._elem_img = 16 if self._is_str_elem else 8 if self._is_ptr_elem else self._e.size
         self._i64 = all(k.code == lib.PM_KIND_INT and k.size == 8 for k in (self._k, self._e))
 
     def __repr__(self) -> str:
@@ -360,6 +459,21 @@ class GoMap:
         self._setup(ptr, t, rt)
         return self
 
+    def drop(self) -> None:
+        """Go's ``m = nil`` for this handle.  The map becomes garbage when no
+        other root (another handle, an iterator, a Pool) reaches it; a GC
+        cycle then frees it.  Any further use of this handle raises
+        MapDroppedError."""
+        # The reference goes when the last in-flight call using it returns
+        # (CPython refcounting): another thread mid-call is never cut off.
+        self._ptr = None
+        self.__class__ = _DroppedMap
+
+    @property
+    def dropped(self) -> bool:
+        """True once drop() was called on this handle."""
+        return False
+
     def _setup(self, ptr: Any, t: MapType, rt: Runtime) -> None:
         self._t = t
         self._rt = rt
@@ -385,7 +499,7 @@ class GoMap:
             if rc < 0:
                 _raise(rc, self._rt)
             return False, None
-        if self._t._is_str_elem:
+        if self._t._elem_ref:
             try:
                 return True, self._vdec(out)
             finally:
@@ -455,6 +569,9 @@ class GoMap:
         kv = _bulk.to_vec(t._k, keys, "keys")
         if elems is None:
             ev = _bulk.Vec(kv.n)
+        elif t._is_ptr_elem:
+            raise TypeError(f"insert_many takes no {t.elem} elems (elems=None stores nil): "
+                            "use insert_range for new([N]byte) pointees, or assign one by one")
         else:
             ev = _bulk.to_vec(t._e, elems, "elems")
             if ev.n != kv.n:
@@ -471,6 +588,8 @@ class GoMap:
         string elems as an object array of str, struct{} elems as None.
         """
         t = self._t
+        if t._is_ptr_elem:
+            raise TypeError(f"lookup_many does not return {t.elem} elems: look keys up one by one")
         kv = _bulk.to_vec(t._k, keys, "keys")
         found = np.zeros(kv.n, dtype=np.bool_)
         out, outp = _bulk.elems_out(t._e, kv.n)
@@ -494,7 +613,10 @@ class GoMap:
         return deleted[0]
 
     def insert_range(self, start: int, stop: Optional[int] = None, step: int = 1) -> None:
-        """``for i in range(start, stop, step): m[i] = i``, in C (integer key and elem kinds only)."""
+        """``for i in range(start, stop, step): m[key(i)] = elem(i)``, in C.
+
+        Integer kinds take i itself, strings ``"key-<i>"``, and a ``*[N]byte``
+        elem is a fresh ``new([N]byte)`` for every i."""
         if stop is None:
             start, stop = 0, start
         for name, v in (("start", start), ("stop", stop), ("step", step)):
@@ -507,13 +629,16 @@ class GoMap:
             raise ValueError("step must not be zero")
         ints = (lib.PM_KIND_INT, lib.PM_KIND_UINT)
         t = self._t
-        if t._k.code not in ints or t._e.code not in ints:
-            raise TypeError(f"insert_range needs integer key and elem kinds, not map[{t.key}]{t.elem}")
+        if t._k.code not in ints + (lib.PM_KIND_STRING,) or \
+                t._e.code not in ints + (lib.PM_KIND_STRING, lib.PM_KIND_PTRBYTES):
+            raise TypeError(f"insert_range needs integer or string keys and integer, string or "
+                            f"*[N]byte elems, not map[{t.key}]{t.elem}")
         r = range(start, stop, step)
         if r:
             for k in (t._k, t._e):
-                k.encode(r[0])   # OverflowError naming the kind's range
-                k.encode(r[-1])
+                if k.code in ints:
+                    k.encode(r[0])   # OverflowError naming the kind's range
+                    k.encode(r[-1])
         done = ffi.new("int64_t *")
         rc = lib.pm_assign_range(self._ptr, start, stop, step, done)
         if rc:
@@ -660,6 +785,28 @@ _access_i64 = lib.pm_access_i64
 _MISS = -0x5EED_F00D_0BAD_CAFE
 
 
+class _DroppedMap(GoMap):
+    """What a GoMap becomes after drop(): every use raises MapDroppedError."""
+
+    __slots__ = ()
+    _ALLOWED = frozenset({"__class__", "dropped", "__repr__", "_rt", "_t", "drop"})
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _DroppedMap._ALLOWED:
+            return object.__getattribute__(self, name)
+        raise MapDroppedError("the map was dropped (m = nil): this handle can no longer be used")
+
+    @property
+    def dropped(self) -> bool:
+        return True
+
+    def drop(self) -> None:
+        pass  # m = nil twice is still nil
+
+    def __repr__(self) -> str:
+        return "pymap.GoMap(<dropped>)"
+
+
 class _GoMapI64(GoMap):
     """GoMap for map[int64]int64: ``m[k] = v`` and ``m[k]`` in one C call with
     ints by value (no encoding).  Everything else is GoMap's."""
@@ -768,7 +915,7 @@ class MapIterator:
         finally:
             if t._k.code == lib.PM_KIND_STRING:
                 lib.pm_string_release(lib.pm_deref(kbuf))
-            if t._is_str_elem:
+            if t._elem_ref:
                 lib.pm_string_release(lib.pm_deref(ebuf))
         if self._mode == "keys":
             return k

@@ -21,6 +21,7 @@ Decoder = Callable[[Any], Any]  # takes a cdata uint8_t* to the image
 
 _INT_ALIASES = {"int": "int64", "uint": "uint64", "uintptr": "uint64", "byte": "uint8", "rune": "int32"}
 _BYTES_RE = re.compile(r"^\[(\d+)\]byte$")
+_PTRBYTES_RE = re.compile(r"^\*\[(\d+)\]byte$")
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,28 @@ def _decode_pointer(p: Any) -> int:
     return int.from_bytes(ffi.buffer(p, 8), "little")
 
 
+def _ptrbytes_codec(n: int) -> tuple[Encoder, Decoder]:
+    name = f"*[{n}]byte"
+
+    def encode(v: Any) -> bytes:
+        """None is nil; bytes (at most N) are the contents of a new([N]byte)."""
+        if v is None:
+            return b""
+        if not isinstance(v, (bytes, bytearray, memoryview)):
+            raise TypeError(f"{name} value must be None (nil) or bytes (the new pointee's contents), "
+                            f"not {type(v).__name__}")
+        b = bytes(v)
+        if len(b) > n:
+            raise ValueError(f"{name} value must be at most {n} bytes, got {len(b)}")
+        return b + bytes(n - len(b))
+
+    def decode(p: Any) -> Any:
+        addr = int.from_bytes(ffi.buffer(p, 8), "little")
+        return ffi.buffer(ffi.cast("uint8_t *", addr), n)[:] if addr else None
+
+    return encode, decode
+
+
 def parse_kind(spelling: str) -> Kind:
     """Return the Kind for a Go type spelling, or raise ValueError."""
     if not isinstance(spelling, str):
@@ -190,9 +213,17 @@ def parse_kind(spelling: str) -> Kind:
             raise ValueError(f"{spelling!r}: arrays over 2**24 bytes are not modelled")
         enc, dec = _bytes_codec(n)
         return Kind(spelling, lib.PM_KIND_BYTES, n, enc, dec)
+    m = _PTRBYTES_RE.fullmatch(s.replace(" ", ""))
+    if m:
+        n = int(m.group(1))
+        if not 1 <= n <= 1 << 24:
+            raise ValueError(f"{spelling!r}: pointees of 1..2**24 bytes are modelled")
+        enc, dec = _ptrbytes_codec(n)
+        return Kind(spelling, lib.PM_KIND_PTRBYTES, n, enc, dec)
     if s in ("any", "interface{}", "error") or s.startswith("interface"):
         raise ValueError(f"{spelling!r}: interface types are not modelled by pymap")
     raise ValueError(
         f"unknown Go type spelling {spelling!r}; expected bool, int8..int64, uint8..uint64, int, uint, "
-        "uintptr, byte, rune, float32, float64, complex64, complex128, string, pointer, [N]byte or struct{}"
+        "uintptr, byte, rune, float32, float64, complex64, complex128, string, pointer, [N]byte, "
+        "*[N]byte (elems) or struct{}"
     )

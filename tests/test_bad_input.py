@@ -28,7 +28,16 @@ def _map(key: str = "int64", elem: str = "int64", go: str = "1.22", n: int = 26)
 
 def _state(m: pymap.GoMap) -> str:
     m.check()
-    return repr((len(m), m.B, m.hash0, m.noverflow, m.buckets(), m.memory()))
+    rt = m.runtime
+    rt.heap_check()
+    return repr((len(m), m.B, m.hash0, m.noverflow, m.buckets(), m.memory(), rt.memstats(), rt.pacer(),
+                 rt.gctrace))
+
+
+def _dropped() -> pymap.GoMap:
+    m = pymap.Runtime(go="1.23", seed=1).make_map(pymap.MapType("int64", "int64"))
+    m.drop()
+    return m
 
 
 def _rand_returning(v: Any) -> pymap.Runtime:
@@ -76,8 +85,8 @@ ROWS: list[tuple[str, Callable[[pymap.GoMap], Any], type, str]] = [
      lambda m: m.insert_many(np.arange(3), np.arange(4)), ValueError, "differ in length"),
     ("strided bulk input", lambda m: m.lookup_many(np.arange(10)[::2]), ValueError, "contiguous"),
     ("2-D bulk input", lambda m: m.delete_many(np.zeros((2, 2), dtype=np.int64)), ValueError, "one-dimensional"),
-    ("insert_range on a non-integer map",
-     lambda m: _map("int64", "float64").insert_range(5), TypeError, "integer key and elem"),
+    ("insert_range on a map of other kinds",
+     lambda m: _map("int64", "float64").insert_range(5), TypeError, "insert_range needs integer or string keys"),
     ("insert_range values that do not fit", lambda m: _map("int8", "int8").insert_range(0, 300), OverflowError, "int8"),
     ("iterator start outside the table", lambda m: m.items(start_bucket=99, offset=0), ValueError, "start_bucket"),
     ("unknown scenario op", lambda m: pymap.Scenario([{"op": "fill"}]), ValueError, "unknown op"),
@@ -85,6 +94,25 @@ ROWS: list[tuple[str, Callable[[pymap.GoMap], Any], type, str]] = [
      lambda m: pymap.Scenario([{"op": "clear", "map": 2}], runtime=m.runtime).run(), ValueError, "holds no map"),
     ("scenario maps from another runtime",
      lambda m: pymap.Scenario([{"op": "clear"}]).run(maps={0: m}), ValueError, "another Runtime"),
+    ("use of a map after drop() (m = nil)", lambda m: _dropped().__setitem__(1, 1), pymap.MapDroppedError, "dropped"),
+    ("len() of a dropped map", lambda m: len(_dropped()), pymap.MapDroppedError, "dropped"),
+    ("a Pool.put of something that is not a GoMap",
+     lambda m: m.runtime.new_pool().put({1: 2}), TypeError, "a Pool holds GoMaps"),
+    ("a Pool.put of a map from another Runtime",
+     lambda m: pymap.Runtime(go="1.23", seed=1).new_pool().put(m), ValueError, "another Runtime"),
+    ("a Pool.put of a dropped map", lambda m: m.runtime.new_pool().put(_dropped()), pymap.MapDroppedError, "dropped"),
+    ("a Pool P outside GOMAXPROCS", lambda m: m.runtime.new_pool().get(pid=1), ValueError, "GOMAXPROCS"),
+    ("a negative GOGC (None is off)", lambda m: setattr(m.runtime, "gogc", -1), ValueError, "gogc must be >= 0"),
+    ("a negative memory limit", lambda m: setattr(m.runtime, "memory_limit", -1), ValueError, "memory_limit"),
+    ("GOMAXPROCS of 0", lambda m: pymap.Runtime(go="1.23", gomaxprocs=0), ValueError, "gomaxprocs"),
+    ("advancing the clock by NaN or a negative time",
+     lambda m: m.runtime.advance(float("nan")), ValueError, "finite and >= 0"),
+    ("*[0]byte elems", lambda m: pymap.MapType("int64", "*[0]byte"), ValueError, "pointees of 1..2**24"),
+    ("*[N]byte keys", lambda m: pymap.MapType("*[8]byte", "int64"), ValueError, "elem type only"),
+    ("*[N]byte contents longer than N", lambda m: _map("int64", "*[4]byte", n=0).__setitem__(1, b"12345"),
+     ValueError, "at most 4 bytes"),
+    ("bulk elems for *[N]byte", lambda m: _map("int64", "*[4]byte", n=0).insert_many(np.arange(3), np.arange(3)),
+     TypeError, "insert_many takes no"),
 ]
 
 

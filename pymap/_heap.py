@@ -1,0 +1,262 @@
+"""The Go heap around the maps, seen from Python: MemStats, the pacer's
+state, gctrace, the process baseline and sync.Pool.
+
+Every Go behaviour lives in csrc/heap.c and csrc/pool.c; this module
+converts values and checks arguments.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import operator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from ._native import ffi, lib
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._map import GoMap, Runtime
+
+_INT64_MAX = (1 << 63) - 1
+
+
+class MapDroppedError(RuntimeError):
+    """The GoMap handle was dropped (``m.drop()``, Go's ``m = nil``) and cannot be used."""
+
+
+@dataclass(frozen=True)
+class MemStats:
+    """runtime.MemStats fields the model keeps (bytes, counts, nanoseconds)."""
+
+    heap_alloc: int
+    heap_inuse: int
+    heap_idle: int
+    heap_released: int
+    heap_sys: int
+    heap_objects: int
+    total_alloc: int
+    mallocs: int
+    frees: int
+    next_gc: int
+    num_gc: int
+    num_forced_gc: int
+    last_gc_ns: int
+    pause_total_ns: int
+    gc_cpu_fraction: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class PacerState:
+    """The model's pacer and clock (mgcpacer.go names), for explanations and tests."""
+
+    clock_ns: int        #: the virtual clock
+    heap_live: int       #: gcController.heapLive
+    heap_marked: int     #: bytes marked live by the last cycle
+    trigger: int         #: heapLive at which the next cycle starts
+    goal: int            #: the heap goal (NextGC)
+    live_bytes: int      #: allocated and reachable
+    dead_bytes: int      #: allocated, unreachable, not yet swept
+    spans: int           #: in-use spans of the modelled objects
+    gogc: Optional[int]
+    memory_limit: Optional[int]
+    gomaxprocs: int
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The modelled process before the program's first map: its live heap,
+    scannable globals and goroutine stacks (measured per Go version)."""
+
+    heap_alloc: int = 0
+    heap_objects: int = 0
+    heap_inuse: int = 0
+    heap_sys: int = 0
+    heap_released: int = 0
+    total_alloc: int = 0
+    mallocs: int = 0
+    frees: int = 0
+    globals: int = 0
+    stacks: int = 0
+    heap_scan: int = 0
+    other_sys: int = 0
+
+    def _c(self) -> Any:
+        b = ffi.new("pm_baseline *")
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise TypeError(f"baseline.{f.name} must be an int, not {type(v).__name__}")
+            if not 0 <= v < 1 << 63:
+                raise ValueError(f"baseline.{f.name} must be in [0, 2**63)")
+            setattr(b, f.name, v)
+        return b
+
+
+def default_baseline(go: str) -> Baseline:
+    """The measured baseline of a minimal program on Go `go` (pymap/_baselines.py)."""
+    try:
+        from ._baselines import BASELINES
+    except ImportError:  # pragma: no cover - the generated table ships with pymap
+        return Baseline()
+    d = BASELINES.get(go)
+    if d is None:
+        return Baseline()
+    names = {f.name for f in dataclasses.fields(Baseline)}
+    return Baseline(**{k: int(v) for k, v in d.items() if k in names and v is not None})
+
+
+def check_gogc(value: Optional[int]) -> int:
+    if value is None:
+        return -1
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"gogc must be an int or None (off), not {type(value).__name__}")
+    v = operator.index(value)
+    if not 0 <= v <= _INT64_MAX:
+        raise ValueError(f"gogc must be >= 0 or None (off), not {v}")
+    return v
+
+
+def check_memory_limit(value: Optional[int]) -> int:
+    if value is None:
+        return _INT64_MAX
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"memory_limit must be an int (bytes) or None, not {type(value).__name__}")
+    v = operator.index(value)
+    if not 0 <= v <= _INT64_MAX:
+        raise ValueError(f"memory_limit must be in [0, 2**63), not {v}")
+    return v
+
+
+def check_seconds(seconds: float) -> int:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"seconds must be finite and >= 0, not {seconds}")
+    ns = int(seconds * 1e9)
+    if ns >= 1 << 63:
+        raise OverflowError("seconds too large for the virtual clock")
+    return ns
+
+
+def read_memstats(rt_ptr: Any) -> tuple[MemStats, PacerState]:
+    m = ffi.new("pm_memstats *")
+    lib.pm_memstats_read(rt_ptr, m)
+    ms = MemStats(**{f.name: getattr(m, f.name) for f in dataclasses.fields(MemStats)})
+    ps = PacerState(
+        clock_ns=m.clock_ns, heap_live=m.heap_live, heap_marked=m.heap_marked,
+        trigger=m.trigger, goal=m.next_gc, live_bytes=m.live_bytes, dead_bytes=m.dead_bytes,
+        spans=m.spans, gogc=None if m.gogc < 0 else m.gogc,
+        memory_limit=None if m.memory_limit == _INT64_MAX else m.memory_limit,
+        gomaxprocs=m.gomaxprocs,
+    )
+    return ms, ps
+
+
+class GCTrace:
+    """Incremental reader of a runtime's gctrace text."""
+
+    __slots__ = ("_off", "_lines", "_partial")
+
+    def __init__(self) -> None:
+        self._off = 0
+        self._lines: list[str] = []
+        self._partial = ""
+
+    def lines(self, rt_ptr: Any) -> list[str]:
+        total = lib.pm_gctrace_read(rt_ptr, self._off, ffi.NULL, 0)
+        if total > self._off:
+            n = total - self._off
+            buf = ffi.new("char[]", n)
+            lib.pm_gctrace_read(rt_ptr, self._off, buf, n)
+            text = self._partial + ffi.unpack(buf, n).decode()
+            self._off = total
+            parts = text.split("\n")
+            self._partial = parts.pop()
+            self._lines.extend(parts)
+        return list(self._lines)
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    """sync.Pool counters: Get calls, Put calls, New calls (misses), Gets
+    served from the victim cache, maps dropped by GC cleanup; maps held now."""
+
+    gets: int
+    puts: int
+    news: int
+    victim_hits: int
+    dropped_by_gc: int
+    held: int
+    held_victim: int
+
+
+class Pool:
+    """sync.Pool of maps in one Runtime: ``get()`` and ``put(m)`` as Go's,
+    with per-P private slots and shared lists (``pid`` picks the P, 0 by
+    default, as for a single goroutine) and the victim cache."""
+
+    __slots__ = ("_rt", "_ptr", "_new", "_types", "__weakref__")
+
+    def __init__(self, rt: "Runtime", new: Optional[Callable[[], "GoMap"]] = None) -> None:
+        if new is not None and not callable(new):
+            raise TypeError("new must be callable: new() -> GoMap")
+        ptr = lib.pm_pool_new(rt._ptr)
+        if ptr == ffi.NULL:
+            raise MemoryError(ffi.string(lib.pm_last_error()).decode())
+        self._rt = rt
+        self._ptr = ffi.gc(ptr, lib.pm_pool_free)
+        self._new = new
+        self._types: dict[int, Any] = {}   # hmap address -> MapType, set at each put
+
+    def _pid(self, pid: int) -> int:
+        if isinstance(pid, bool) or not isinstance(pid, int):
+            raise TypeError(f"pid must be an int, not {type(pid).__name__}")
+        if not 0 <= pid < self._rt.gomaxprocs:
+            raise ValueError(f"pid must be in [0, {self._rt.gomaxprocs}) (GOMAXPROCS)")
+        return pid
+
+    def put(self, m: "GoMap", pid: int = 0) -> None:
+        """pool.Put(m): the pool keeps the map alive until Get or GC cleanup."""
+        from ._map import GoMap
+        pid = self._pid(pid)
+        if m is None:
+            return  # Put(nil) is ignored
+        if not isinstance(m, GoMap):
+            raise TypeError(f"a Pool holds GoMaps, not {type(m).__name__}")
+        if m.dropped:
+            raise MapDroppedError("cannot put a dropped map into a Pool")
+        if m._rt is not self._rt:
+            raise ValueError("the map belongs to another Runtime than the Pool")
+        self._types[int(ffi.cast("uintptr_t", m._ptr))] = m._t
+        rc = lib.pm_pool_put(self._ptr, m._ptr, pid)
+        if rc != lib.PM_OK:
+            msg = ffi.string(lib.pm_last_error()).decode()
+            raise MemoryError(msg) if rc == lib.PM_ENOMEM else ValueError(msg)
+
+    def get(self, pid: int = 0) -> Optional["GoMap"]:
+        """pool.Get(): a pooled map (a new handle), else New(), else None."""
+        from ._map import GoMap
+        pid = self._pid(pid)
+        h = lib.pm_pool_get(self._ptr, pid)
+        if h != ffi.NULL:
+            t = self._types[int(ffi.cast("uintptr_t", h))]
+            return GoMap._adopt(h, t, self._rt)
+        if self._new is None:
+            return None
+        m = self._new()
+        if not isinstance(m, GoMap):
+            raise TypeError(f"Pool.new must return a GoMap, not {type(m).__name__}")
+        return m
+
+    @property
+    def stats(self) -> PoolStats:
+        s = ffi.new("pm_pool_stats *")
+        lib.pm_pool_get_stats(self._ptr, s)
+        return PoolStats(s.gets, s.puts, s.news, s.victim_hits, s.dropped_by_gc, s.held, s.held_victim)
+
+    def __repr__(self) -> str:
+        s = self.stats
+        return f"pymap.Pool(held={s.held}, victim={s.held_victim})"
