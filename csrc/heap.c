@@ -82,6 +82,10 @@ enum {
 #define gcGoalUtilization 0.25
 #define forcegcperiod ((uint64_t)120 * 1000000000ull)
 #define NO_TRIGGER UINT64_MAX
+/* Allocation allowed during a mark that started at or past the goal. */
+#ifndef LIMIT_MARK_BUDGET
+#define LIMIT_MARK_BUDGET ((uint64_t)256 << 10)
+#endif
 
 /* The timing cost model (virtual nanoseconds). */
 enum {
@@ -103,7 +107,8 @@ struct mspan {
     uint64_t elemsize;
     uint32_t nelems;
     uint32_t nlive;              /* allocated and reachable */
-    uint32_t ndead;              /* allocated, unreachable, not yet swept */
+    uint32_t ndead;              /* allocated, unreachable, freed by the next sweep */
+    uint32_t nfloat;             /* died during the current mark: kept by this cycle */
     uint16_t spanclass;          /* (class << 1) | noscan; class 0 = large */
     uint8_t cached;              /* in an mcache */
     uint8_t partial;             /* on its spanclass's partial list */
@@ -294,7 +299,7 @@ static mspan *refill(mheap *hp, uint16_t spanclass, uint64_t elemsize, uint64_t 
     }
     s->cached = 1;
     hp->cache[spanclass] = s;
-    hp->heap_live += npages * pageSize - (uint64_t)(s->nlive + s->ndead) * elemsize;
+    hp->heap_live += npages * pageSize - (uint64_t)(s->nlive + s->ndead + s->nfloat) * elemsize;
     return s;
 }
 
@@ -381,7 +386,11 @@ static void heap_commit(mheap *hp, bool sweep_done)
     if (goal < hp->heap_minimum)
         goal = hp->heap_minimum;
     hp->gcpercent_goal = goal;
-    hp->runway = (uint64_t)(hp->cons_mark * (1 - gcGoalUtilization) / gcGoalUtilization *
+    /* Go's consMark is 0 until a cycle ran with the mutator allocating
+     * (endCycle skips cycles where heapLive did not pass the trigger point):
+     * the model's first heap-triggered cycle. */
+    double cons_mark = hp->paced_cycles ? hp->cons_mark : 0;
+    hp->runway = (uint64_t)(cons_mark * (1 - gcGoalUtilization) / gcGoalUtilization *
                             (double)(hp->last_heap_scan + hp->last_stack_scan + hp->base.globals));
 }
 
@@ -450,8 +459,29 @@ static int fmt_ns_as_ms(char *buf, uint64_t ns)
 
 int pm_format_ns_as_ms(uint64_t ns, char *buf) { return fmt_ns_as_ms(buf, ns); }
 
+/* The scavenger's memory-limit goal (mgcscavenge.go): with a limit, free
+ * pages are released until mappedReady <= 95% of it.  The real scavenger
+ * gets there in the background; the model applies it at once after each
+ * cycle and when the limit is set.  (The GOGC-based retention goal is not
+ * modelled: without a limit only FreeOSMemory releases pages.) */
+static void scavenge_to_limit(mheap *hp)
+{
+    if (hp->memory_limit == INT64_MAX)
+        return;
+    uint64_t goal = (uint64_t)hp->memory_limit / 100 * 95;
+    uint64_t ready = hp->base.other_sys + (hp->sys_pages - hp->released_pages) * pageSize;
+    uint64_t free_pages = hp->sys_pages - hp->inuse_pages - hp->released_pages;
+    if (ready <= goal)
+        return;
+    uint64_t want = (ready - goal + pageSize - 1) / pageSize;
+    hp->released_pages += want < free_pages ? want : free_pages;
+}
+
 /* ---- sweeping ---- */
 
+/* The sweep after mark termination: what was garbage when the cycle
+ * started is freed; what died during the mark (floating garbage) becomes
+ * the next cycle's garbage; empty spans return their pages. */
 static void sweep_all(mheap *hp)
 {
     for (mspan *s = hp->spans, *n; s; s = n) {
@@ -460,27 +490,40 @@ static void sweep_all(mheap *hp)
             hp->frees += s->ndead;
             hp->total_free += (uint64_t)s->ndead * s->elemsize;
             hp->dead_bytes -= (uint64_t)s->ndead * s->elemsize;
-            s->ndead = 0;
         }
-        if (s->nlive == 0) {
+        s->ndead = s->nfloat;
+        s->nfloat = 0;
+        if (s->nlive + s->ndead == 0) {
             if (s->partial)
                 partial_remove(hp, s);
             span_free(hp, s);
-        } else if (s->nlive < s->nelems && !s->partial && s->spanclass >= 2) {
+        } else if (s->nlive + s->ndead < s->nelems && !s->partial && s->spanclass >= 2) {
             s->pnext = hp->partial[s->spanclass];
             hp->partial[s->spanclass] = s;
             s->partial = 1;
         }
     }
+    hp->dead_bytes += hp->float_bytes;
+    hp->dead_objects = hp->float_objects;
+    hp->float_bytes = hp->float_objects = 0;
 }
 
-/* Free a slot (the object became unreachable): dead until swept. */
+/* Free a slot (the object became unreachable): dead until swept.  During
+ * a mark phase it was reachable when the cycle started, so it is marked:
+ * floating garbage, freed by the next cycle. */
 static void slot_dead(mheap *hp, mspan *s)
 {
     s->nlive--;
-    s->ndead++;
+    if (hp->marking) {
+        s->nfloat++;
+        hp->float_bytes += s->elemsize;
+        hp->float_objects++;
+    } else {
+        s->ndead++;
+        hp->dead_bytes += s->elemsize;
+        hp->dead_objects++;
+    }
     hp->live_bytes -= s->elemsize;
-    hp->dead_bytes += s->elemsize;
     if (!(s->spanclass & 1))
         hp->live_scan -= s->elemsize;
 }
@@ -493,21 +536,20 @@ enum gc_kind {
     GC_PERIODIC,    /* forcegcperiod elapsed: "GC forced" */
 };
 
-static void gc_cycle(pm_runtime *rt, int kind)
+/* gcStart: sweep termination with the world stopped.  Pool cleanup first
+ * (what it drops is garbage for this very cycle), then the mcache's tiny
+ * block goes, then marking begins: from here on an object that dies was
+ * reachable at the start and survives the cycle. */
+static void gc_start(pm_runtime *rt, int kind)
 {
     mheap *hp = &rt->heap;
-    if (hp->in_gc)
-        return;      /* a pool cleanup freeing maps cannot start another cycle */
     hp->in_gc = true;
     if (kind == GC_PERIODIC)
         trace_append(hp, "GC forced\n");
-    uint64_t t_sweepterm = hp->clock;
-    uint64_t heap0 = hp->heap_live;
-    /* gcStart: clearpools with the world stopped, before marking. */
+    hp->cycle_kind = kind;
+    hp->t_sweepterm = hp->clock;
+    hp->heap0 = hp->heap_live;
     pm_pools_cleanup(rt);
-    hp->triggered = hp->heap_live;   /* startCycle */
-    uint64_t heap1 = hp->heap_live;
-    /* The tiny block in the mcache is dropped (mcache.releaseAll). */
     if (hp->tiny) {
         tinyblock *tb = hp->tiny;
         hp->tiny = NULL;
@@ -516,8 +558,19 @@ static void gc_cycle(pm_runtime *rt, int kind)
             free(tb);
         }
     }
-    /* Mark: the live set is known.  Tiny objects count through their blocks. */
-    uint64_t marked = hp->live_bytes;
+    hp->triggered = hp->heap_live;   /* startCycle */
+    hp->marking = true;
+    hp->in_gc = false;
+}
+
+/* gcMarkTermination + the sweep. */
+static void gc_finish(pm_runtime *rt)
+{
+    mheap *hp = &rt->heap;
+    hp->in_gc = true;
+    uint64_t heap1 = hp->heap_live;
+    /* Marked: live now, plus what died during the mark. */
+    uint64_t marked = hp->live_bytes + hp->float_bytes;
     uint64_t live_objects = hp->mallocs - hp->frees - hp->dead_objects;
     /* endCycle: the goal this cycle ran against (raised to triggered + 64 KiB). */
     hp->last_heap_goal = heap_goal(hp, NULL);
@@ -526,11 +579,12 @@ static void gc_cycle(pm_runtime *rt, int kind)
         mspan *s = hp->cache[sc];
         if (!s)
             continue;
-        hp->heap_live -= (uint64_t)(s->nelems - s->nlive - s->ndead) * s->elemsize;
+        hp->heap_live -= (uint64_t)(s->nelems - s->nlive - s->ndead - s->nfloat) * s->elemsize;
         s->cached = 0;
         hp->cache[sc] = NULL;
     }
     /* resetLive + commit (sweeping has not finished at mark termination). */
+    hp->marking = false;
     hp->heap_marked = marked;
     hp->heap_live = marked;
     hp->last_heap_scan = hp->live_scan;
@@ -538,8 +592,13 @@ static void gc_cycle(pm_runtime *rt, int kind)
     hp->triggered = NO_TRIGGER;
     heap_commit(hp, false);
     sweep_all(hp);
-    hp->dead_objects = 0;
+    scavenge_to_limit(hp);
     hp->num_gc++;
+    int kind = hp->cycle_kind;
+    if (kind == GC_HEAP && heap1 > hp->heap0) {
+        hp->paced_cycles++;
+        heap_commit(hp, false);          /* the runway with the measured cons/mark */
+    }
     if (kind == GC_FORCED)
         hp->num_forced_gc++;
     /* Timing: the cost model. */
@@ -552,13 +611,15 @@ static void gc_cycle(pm_runtime *rt, int kind)
     uint64_t bg = (uint64_t)((double)t_mark * gcGoalUtilization * (double)procs);
     uint64_t cpu = procs * t_sweep + bg + procs * t_markterm;
     hp->gc_cpu_ns += cpu;
-    hp->clock += t_sweep + t_mark + t_markterm;
+    uint64_t end = hp->t_sweepterm + t_sweep + t_mark + t_markterm;
+    if (hp->clock < end)
+        hp->clock = end;
     hp->pause_total_ns += t_sweep + t_markterm;
     hp->last_gc = hp->clock;
     double frac = hp->clock ? (double)hp->gc_cpu_ns / ((double)hp->clock * (double)procs) : 0;
     hp->gc_cpu_fraction = frac;
     char line[512], at[32], f[5][32], c[3][32];
-    itoa_div(at, t_sweepterm / 1000000, 3);
+    itoa_div(at, hp->t_sweepterm / 1000000, 3);
     fmt_ns_as_ms(c[0], t_sweep);
     fmt_ns_as_ms(c[1], t_mark);
     fmt_ns_as_ms(c[2], t_markterm);
@@ -572,7 +633,7 @@ static void gc_cycle(pm_runtime *rt, int kind)
              "%llu->%llu->%llu MB, %llu MB goal, %llu MB stacks, %llu MB globals, %d P%s\n",
              (unsigned long long)hp->num_gc, at, (int)(frac * 100), c[0], c[1], c[2],
              f[0], f[1], f[2], f[3], f[4],
-             (unsigned long long)(heap0 >> 20), (unsigned long long)(heap1 >> 20),
+             (unsigned long long)(hp->heap0 >> 20), (unsigned long long)(heap1 >> 20),
              (unsigned long long)(marked >> 20), (unsigned long long)(hp->last_heap_goal >> 20),
              (unsigned long long)(hp->last_stack_scan >> 20),
              (unsigned long long)(hp->base.globals >> 20), hp->gomaxprocs,
@@ -581,12 +642,47 @@ static void gc_cycle(pm_runtime *rt, int kind)
     hp->in_gc = false;
 }
 
-/* gcTrigger{kind: gcTriggerHeap}.test(), after an allocation that may start a cycle. */
+/* Finish a mark phase in progress (runtime.GC() waits for it; time passing
+ * lets it complete). */
+static void gc_finish_pending(pm_runtime *rt)
+{
+    if (rt->heap.marking && !rt->heap.in_gc)
+        gc_finish(rt);
+}
+
+/* A whole cycle at once: the mutator does not run during it. */
+static void gc_cycle(pm_runtime *rt, int kind)
+{
+    if (rt->heap.in_gc)
+        return;      /* a pool cleanup freeing maps cannot start another cycle */
+    gc_finish_pending(rt);
+    gc_start(rt, kind);
+    gc_finish(rt);
+}
+
+/* After an allocation: a heap-triggered cycle's mark phase ends when
+ * heapLive reaches the goal (the pacer finishes the mark there, with
+ * assists if needed); gcTrigger{kind: gcTriggerHeap}.test() starts one. */
 static void maybe_gc(pm_runtime *rt)
 {
     mheap *hp = &rt->heap;
-    if (!hp->in_gc && hp->heap_live >= heap_trigger(hp))
-        gc_cycle(rt, GC_HEAP);
+    if (hp->in_gc)
+        return;
+    if (hp->marking) {
+        /* Past the goal, the pacer's assists end the mark at once -- unless
+         * the cycle started at or past the goal (a binding memory limit),
+         * where the real mark still runs a while with the mutator going
+         * (the GC CPU limiter caps assists): the model lets the mutator
+         * allocate LIMIT_MARK_BUDGET first, so cycles cannot follow each
+         * other with no mutator progress at all. */
+        uint64_t goal = heap_goal(hp, NULL);
+        uint64_t end = goal > hp->triggered ? goal : hp->triggered + LIMIT_MARK_BUDGET;
+        if (hp->heap_live >= end)
+            gc_finish(rt);
+        return;
+    }
+    if (hp->heap_live >= heap_trigger(hp))
+        gc_start(rt, GC_HEAP);
 }
 
 /* ---- allocation ---- */
@@ -607,7 +703,7 @@ static uintptr_t small_slot(pm_runtime *rt, uint16_t spanclass, uint64_t elemsiz
     uint64_t npages = go_class_npages(spanclass >> 1);
     mspan *s = hp->cache[spanclass];
     *refilled = false;
-    if (!s || s->nlive + s->ndead == s->nelems) {
+    if (!s || s->nlive + s->ndead + s->nfloat == s->nelems) {
         s = refill(hp, spanclass, elemsize, npages);
         if (!s)
             return 0;
@@ -653,11 +749,10 @@ static uintptr_t tiny_alloc(pm_runtime *rt, uint64_t size)
         hp->tiny_offset = size;
         if (old && old->nlive == 0) {
             slot_dead(hp, (mspan *)old->slot);
-            hp->dead_objects++;
             free(old);
         }
     }
-    if (refilled)
+    if (refilled || hp->marking)
         maybe_gc(rt);
     return (uintptr_t)tb | TOKEN_TINY;
 }
@@ -676,7 +771,7 @@ uintptr_t heap_alloc(pm_runtime *rt, uint64_t size, bool noscan)
     } else if (cls > 0) {
         bool refilled;
         tok = small_slot(rt, (uint16_t)(cls << 1 | noscan), charged, &refilled);
-        if (tok && refilled)
+        if (tok && (refilled || hp->marking))
             maybe_gc(rt);
     } else {
         uint64_t npages = charged / pageSize;
@@ -703,12 +798,10 @@ void heap_free(pm_runtime *rt, uintptr_t tok)
         tinyblock *tb = (tinyblock *)(tok & ~(uintptr_t)TOKEN_TINY);
         if (--tb->nlive == 0 && tb != hp->tiny) {
             slot_dead(hp, (mspan *)tb->slot);
-            hp->dead_objects++;
             free(tb);
         }
     } else {
         slot_dead(hp, (mspan *)tok);
-        hp->dead_objects++;
     }
     heap_unlock(hp);
 }
@@ -761,6 +854,8 @@ void pm_advance(pm_runtime *rt, uint64_t ns)
 {
     mheap *hp = &rt->heap;
     heap_lock(hp);
+    if (ns)
+        gc_finish_pending(rt);          /* the mark phase completes as time passes */
     uint64_t end = hp->clock + ns < hp->clock ? UINT64_MAX : hp->clock + ns;
     while (hp->gogc >= 0 && hp->num_gc > 0 && end - hp->last_gc > forcegcperiod &&
            hp->last_gc + forcegcperiod >= hp->clock) {
@@ -785,6 +880,19 @@ int64_t pm_set_gogc(pm_runtime *rt, int64_t gogc)
     return old;
 }
 
+double pm_set_cons_mark(pm_runtime *rt, double cons_mark)
+{
+    mheap *hp = &rt->heap;
+    heap_lock(hp);
+    double old = hp->cons_mark;
+    if (cons_mark >= 0 && cons_mark <= 1e6) {
+        hp->cons_mark = cons_mark;
+        heap_commit(hp, true);
+    }
+    heap_unlock(hp);
+    return old;
+}
+
 int64_t pm_set_memory_limit(pm_runtime *rt, int64_t limit)
 {
     mheap *hp = &rt->heap;
@@ -792,6 +900,7 @@ int64_t pm_set_memory_limit(pm_runtime *rt, int64_t limit)
     int64_t old = hp->memory_limit;
     if (limit >= 0) {
         hp->memory_limit = limit;
+        scavenge_to_limit(hp);
         heap_commit(hp, true);
         maybe_gc(rt);
     }
@@ -851,18 +960,20 @@ int pm_heap_check(pm_runtime *rt)
 {
     mheap *hp = &rt->heap;
     heap_lock(hp);
-    uint64_t bytes = 0, pages = 0, objs = 0, dead = 0;
+    uint64_t bytes = 0, pages = 0, objs = 0, dead = 0, flt = 0;
     int rc = PM_OK;
     for (mspan *s = hp->spans; s; s = s->next) {
-        if (s->nlive + s->ndead > s->nelems || (s->nlive + s->ndead == 0 && !s->cached)) {
-            set_error("span of class %u holds %u live + %u dead of %u slots", s->spanclass >> 1,
-                      s->nlive, s->ndead, s->nelems);
+        uint32_t used = s->nlive + s->ndead + s->nfloat;
+        if (used > s->nelems || (used == 0 && !s->cached)) {
+            set_error("span of class %u holds %u live + %u dead + %u floating of %u slots",
+                      s->spanclass >> 1, s->nlive, s->ndead, s->nfloat, s->nelems);
             rc = PM_EARG;
             break;
         }
-        bytes += (uint64_t)(s->nlive + s->ndead) * s->elemsize;
+        bytes += (uint64_t)used * s->elemsize;
         dead += (uint64_t)s->ndead * s->elemsize;
-        objs += s->nlive + s->ndead;
+        flt += (uint64_t)s->nfloat * s->elemsize;
+        objs += used;
         pages += s->npages;
     }
     if (rc == PM_OK && bytes + hp->base.heap_alloc != hp->total_alloc - hp->total_free) {
@@ -881,6 +992,11 @@ int pm_heap_check(pm_runtime *rt)
         set_error("HeapObjects %llu != baseline + span slots %llu",
                   (unsigned long long)(hp->mallocs - hp->frees),
                   (unsigned long long)(objs + hp->base.mallocs - hp->base.frees));
+        rc = PM_EARG;
+    }
+    if (rc == PM_OK && flt != hp->float_bytes) {
+        set_error("floating bytes %llu != span floating slots %llu",
+                  (unsigned long long)hp->float_bytes, (unsigned long long)flt);
         rc = PM_EARG;
     }
     if (rc == PM_OK && dead != hp->dead_bytes) {

@@ -137,11 +137,15 @@ typedef struct gobj {
 
 /* ---- The modelled Go heap of one runtime (heap.c) ---- */
 typedef struct mspan mspan;
-#define PM_DEFAULT_CONS_MARK 0.4   /* the pacer's cons/mark (see heap.c, docs/heap-model.md) */
+#define PM_DEFAULT_CONS_MARK 2.0   /* the pacer's cons/mark, calibrated on the churn twins (docs/heap-model.md) */
 
 typedef struct mheap {
     pthread_mutex_t lock;               /* recursive: a GC inside an allocation frees */
     bool init, echo, in_gc;
+    bool marking;                       /* a heap-triggered cycle's mark phase is running */
+    int cycle_kind;                     /* the running cycle's enum gc_kind */
+    uint64_t heap0, t_sweepterm;        /* heapLive and the clock when it started */
+    uint64_t float_bytes, float_objects; /* died during the mark: kept by this cycle */
     uint8_t headroom_pct;               /* the version's memory-limit headroom */
     pm_baseline base;
     mspan *spans;                       /* in-use spans */
@@ -163,6 +167,7 @@ typedef struct mheap {
     uint64_t sweep_dist_min_trigger, runway, triggered, last_heap_goal;
     uint64_t last_heap_scan, last_stack_scan;
     double cons_mark;
+    uint64_t paced_cycles;              /* heap-triggered cycles completed (consMark is 0 before) */
     /* the virtual clock and the timing cost model */
     uint64_t clock, last_gc, gc_cpu_ns, pause_total_ns;
     double gc_cpu_fraction;

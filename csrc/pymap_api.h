@@ -209,45 +209,6 @@ int pm_assign_range(pm_hmap *h, int64_t start, int64_t stop, int64_t step, int64
  * PM_OK if every i of the range has a key (and elem, when elem != 0) image. */
 int pm_range_ok(const pm_maptype *t, int64_t start, int64_t stop, int64_t step, int elem);
 
-/* ---- The scenario runner (scenario.c) ----
- * A program is an array of op records run entirely in C over `nmaps` map
- * slots.  Range ops use the range values above. */
-#define PM_OP_MAKE 1            /* maps[map] = make(types[a], b); the old map is dropped */
-#define PM_OP_INSERT_RANGE 2    /* for i in range(a, b, c): m[key(i)] = elem(i) */
-#define PM_OP_DELETE_RANGE 3    /* for i in range(a, b, c): delete(m, key(i)) */
-#define PM_OP_LOOKUP_RANGE 4    /* for i in range(a, b, c): _, ok := m[key(i)] */
-#define PM_OP_CLEAR 5           /* clear(m) */
-#define PM_OP_DROP 6            /* m = nil */
-#define PM_OP_ITERATE 7         /* for k, v := range m {} */
-#define PM_OP_COPY 8            /* for k, v := range maps[a] { m[k] = v } */
-#define PM_OP_REPEAT 9          /* run the next b records a times */
-
-typedef struct {
-    int32_t op, map;
-    int64_t a, b, c;
-} pm_op;
-
-/* The state after one top-level op (a repeat block is one step). */
-typedef struct {
-    int32_t op, map;            /* the step's op and the slot it acted on last */
-    int32_t live;               /* the slot holds a map */
-    uint32_t B, noverflow, growing, same_size_grow;
-    int64_t count;
-    uint64_t nevacuate;
-    uint64_t bytes;             /* the map's bytes (pm_memory.total) */
-    uint64_t allocated;         /* cumulative bytes charged to the map */
-    int64_t result;             /* hits, deletions, or entries ranged over */
-    uint64_t ops;               /* map operations the step executed */
-} pm_snapshot;
-
-/* Run ops[0:nops].  maps[0:nmaps] are the slots, in and out: the caller's
- * references go in, and what the slots hold at the end comes back (also on
- * failure).  snaps receives one snapshot per top-level op (*nsnaps of
- * them).  On failure *failed is the index of the failing record. */
-int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
-           int32_t nmaps, const pm_op *ops, int64_t nops, pm_snapshot *snaps,
-           int64_t *nsnaps, int64_t *failed);
-
 /* ---- The Go heap around the maps (heap.c, pool.c) ----
  * Every runtime has one modelled heap.  Configure it once, before the
  * first allocation; unconfigured, the baseline is empty and GOGC is 100. */
@@ -278,6 +239,7 @@ void pm_free_os_memory(pm_runtime *rt);         /* debug.FreeOSMemory() */
 void pm_advance(pm_runtime *rt, uint64_t ns);   /* the virtual clock; periodic GC */
 int64_t pm_set_gogc(pm_runtime *rt, int64_t gogc);            /* < 0 = off; returns the old */
 int64_t pm_set_memory_limit(pm_runtime *rt, int64_t limit);   /* < 0 = read only */
+double pm_set_cons_mark(pm_runtime *rt, double cons_mark);     /* out of [0, 1e6]: read only */
 /* gctrace text from byte `from`: copies up to cap bytes, returns the total length. */
 uint64_t pm_gctrace_read(pm_runtime *rt, uint64_t from, char *buf, uint64_t cap);
 int pm_heap_check(pm_runtime *rt);
@@ -296,6 +258,54 @@ void pm_pool_free(pm_pool *p);
 int pm_pool_put(pm_pool *p, pm_hmap *h, int pid);   /* the pool takes a reference */
 pm_hmap *pm_pool_get(pm_pool *p, int pid);          /* NULL: call New; else the caller's reference */
 void pm_pool_get_stats(pm_pool *p, pm_pool_stats *out);
+
+/* ---- The scenario runner (scenario.c) ----
+ * A program is an array of op records run entirely in C over `nmaps` map
+ * slots.  Range ops use the range values above. */
+#define PM_OP_MAKE 1            /* maps[map] = make(types[a], b); the old map is dropped */
+#define PM_OP_INSERT_RANGE 2    /* for i in range(a, b, c): m[key(i)] = elem(i) */
+#define PM_OP_DELETE_RANGE 3    /* for i in range(a, b, c): delete(m, key(i)) */
+#define PM_OP_LOOKUP_RANGE 4    /* for i in range(a, b, c): _, ok := m[key(i)] */
+#define PM_OP_CLEAR 5           /* clear(m) */
+#define PM_OP_DROP 6            /* m = nil */
+#define PM_OP_ITERATE 7         /* for k, v := range m {} */
+#define PM_OP_COPY 8            /* for k, v := range maps[a] { m[k] = v } */
+#define PM_OP_REPEAT 9          /* run the next b records a times */
+#define PM_OP_GC 10             /* runtime.GC() */
+#define PM_OP_FREE_OS_MEMORY 11 /* debug.FreeOSMemory() */
+#define PM_OP_ADVANCE 12        /* a nanoseconds of virtual time pass */
+#define PM_OP_SET_GOGC 13       /* debug.SetGCPercent(a); a < 0 = off */
+#define PM_OP_SET_MEMORY_LIMIT 14 /* debug.SetMemoryLimit(a) */
+#define PM_OP_POOL_PUT 15       /* pools[a].Put(m); m = nil (a nil m is ignored) */
+#define PM_OP_POOL_GET 16       /* m = pools[a].Get(); New = make(types[b], c) if b >= 0 */
+
+typedef struct {
+    int32_t op, map;
+    int64_t a, b, c;
+} pm_op;
+
+/* The state after one top-level op (a repeat block is one step). */
+typedef struct {
+    int32_t op, map;            /* the step's op and the slot it acted on last */
+    int32_t live;               /* the slot holds a map */
+    uint32_t B, noverflow, growing, same_size_grow;
+    int64_t count;
+    uint64_t nevacuate;
+    uint64_t bytes;             /* the map's bytes (pm_memory.total) */
+    uint64_t allocated;         /* cumulative bytes charged to the map */
+    int64_t result;             /* hits, deletions, or entries ranged over */
+    uint64_t ops;               /* map operations the step executed */
+    pm_memstats ms;             /* the heap after the step */
+    uint64_t gctrace_end;       /* length of the runtime's gctrace text after the step */
+} pm_snapshot;
+
+/* Run ops[0:nops].  maps[0:nmaps] are the slots, in and out: the caller's
+ * references go in, and what the slots hold at the end comes back (also on
+ * failure).  snaps receives one snapshot per top-level op (*nsnaps of
+ * them).  On failure *failed is the index of the failing record. */
+int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
+           int32_t nmaps, pm_pool *const *pools, int32_t npools, const pm_op *ops, int64_t nops,
+           pm_snapshot *snaps, int64_t *nsnaps, int64_t *failed);
 
 /* ---- The model's bucket free list (alloc.c) ----
  * The model's own memory recycling; never part of Go's accounting. */

@@ -24,8 +24,13 @@
  * slot that holds a map drops the old one first (Go's m = make(...) makes
  * the old map garbage); `drop` is m = nil.
  *
- * Left out until the heap model exists: gc, free_os_memory, pool_get,
- * pool_put, advance, set_gogc, set_memory_limit.
+ * The heap ops act on the runtime, not on a slot: gc (runtime.GC()),
+ * free_os_memory, advance (virtual time; the periodic GC), set_gogc and
+ * set_memory_limit.  pool_put hands the slot's map to pools[a] and empties
+ * the slot (the program's variable no longer holds it); pool_get fills the
+ * slot from the pool, or with New (a fresh make) when the pool is empty.
+ * Every snapshot carries the heap's MemStats and the gctrace length, so the
+ * caller can attribute each trace line to the step that produced it.
  */
 #include <stdlib.h>
 #include "pymap.h"
@@ -36,6 +41,8 @@ typedef struct runner {
     int32_t ntypes;
     pm_hmap **maps;
     int32_t nmaps;
+    pm_pool *const *pools;
+    int32_t npools;
     const pm_op *ops;
     int64_t *failed;
     int64_t result;     /* of the current step */
@@ -49,7 +56,7 @@ static int validate(const runner *r, int64_t lo, int64_t hi)
     for (int64_t i = lo; i < hi; i++) {
         const pm_op *o = &r->ops[i];
         *r->failed = i;
-        if (o->op < PM_OP_MAKE || o->op > PM_OP_REPEAT) {
+        if (o->op < PM_OP_MAKE || o->op > PM_OP_POOL_GET) {
             set_error("op %lld: unknown op code %d", (long long)i, o->op);
             return PM_EARG;
         }
@@ -70,6 +77,22 @@ static int validate(const runner *r, int64_t lo, int64_t hi)
         }
         if (o->op == PM_OP_MAKE && (o->a < 0 || o->a >= r->ntypes)) {
             set_error("op %lld: type index %lld outside 0..%d", (long long)i, (long long)o->a, r->ntypes - 1);
+            return PM_EARG;
+        }
+        if ((o->op == PM_OP_POOL_PUT || o->op == PM_OP_POOL_GET) && (o->a < 0 || o->a >= r->npools)) {
+            set_error("op %lld: pool index %lld outside 0..%d", (long long)i, (long long)o->a, r->npools - 1);
+            return PM_EARG;
+        }
+        if (o->op == PM_OP_POOL_GET && o->b >= r->ntypes) {
+            set_error("op %lld: type index %lld outside 0..%d", (long long)i, (long long)o->b, r->ntypes - 1);
+            return PM_EARG;
+        }
+        if (o->op == PM_OP_ADVANCE && o->a < 0) {
+            set_error("op %lld: advance needs a time >= 0", (long long)i);
+            return PM_EARG;
+        }
+        if (o->op == PM_OP_SET_MEMORY_LIMIT && o->a < 0) {
+            set_error("op %lld: the memory limit must be >= 0", (long long)i);
             return PM_EARG;
         }
         if (o->op == PM_OP_COPY && (o->a < 0 || o->a >= r->nmaps || o->a == o->map)) {
@@ -161,9 +184,47 @@ static int run_one(runner *r, int64_t i)
     pm_hmap *h = NULL;
     int rc = PM_OK;
     r->last_op = o->op;
-    r->last_map = o->map;
     *r->failed = i;
+    switch (o->op) {    /* the runtime's ops: no slot */
+    case PM_OP_GC:
+        pm_gc(r->rt);
+        return PM_OK;
+    case PM_OP_FREE_OS_MEMORY:
+        pm_free_os_memory(r->rt);
+        return PM_OK;
+    case PM_OP_ADVANCE:
+        pm_advance(r->rt, (uint64_t)o->a);
+        return PM_OK;
+    case PM_OP_SET_GOGC:
+        pm_set_gogc(r->rt, o->a);
+        return PM_OK;
+    case PM_OP_SET_MEMORY_LIMIT:
+        pm_set_memory_limit(r->rt, o->a);
+        return PM_OK;
+    default:
+        break;
+    }
+    r->last_map = o->map;
     switch (o->op) {
+    case PM_OP_POOL_PUT:
+        if (r->maps[o->map]) {
+            if ((rc = pm_pool_put(r->pools[o->a], r->maps[o->map], 0)) != PM_OK)
+                return rc;
+            pm_map_release(r->maps[o->map]);
+            r->maps[o->map] = NULL;
+        }
+        r->nops++;
+        return PM_OK;
+    case PM_OP_POOL_GET: {
+        pm_hmap *nh = pm_pool_get(r->pools[o->a], 0);
+        if (!nh && o->b >= 0 && (rc = pm_makemap(r->rt, r->types[o->b], o->c, &nh)) != PM_OK)
+            return rc;
+        pm_map_release(r->maps[o->map]);
+        r->maps[o->map] = nh;
+        r->result += nh != NULL;
+        r->nops++;
+        return PM_OK;
+    }
     case PM_OP_MAKE: {
         pm_hmap *nh;
         rc = pm_makemap(r->rt, r->types[o->a], o->b, &nh);
@@ -272,6 +333,8 @@ static int snapshot(const runner *r, pm_snapshot *s)
     s->map = r->last_map;
     s->result = r->result;
     s->ops = r->nops;
+    pm_memstats_read(r->rt, &s->ms);
+    s->gctrace_end = pm_gctrace_read(r->rt, 0, NULL, 0);
     pm_hmap *h = r->last_map >= 0 ? r->maps[r->last_map] : NULL;
     if (!h)
         return PM_OK;
@@ -292,13 +355,13 @@ static int snapshot(const runner *r, pm_snapshot *s)
 }
 
 int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
-           int32_t nmaps, const pm_op *ops, int64_t nops, pm_snapshot *snaps,
-           int64_t *nsnaps, int64_t *failed)
+           int32_t nmaps, pm_pool *const *pools, int32_t npools, const pm_op *ops, int64_t nops,
+           pm_snapshot *snaps, int64_t *nsnaps, int64_t *failed)
 {
-    runner r = {rt, types, ntypes, maps, nmaps, ops, failed, 0, 0, -1, 0};
+    runner r = {rt, types, ntypes, maps, nmaps, pools, npools, ops, failed, 0, 0, -1, 0};
     *nsnaps = 0;
     *failed = -1;
-    if (nops < 0 || nmaps < 0 || ntypes < 0) {
+    if (nops < 0 || nmaps < 0 || ntypes < 0 || npools < 0) {
         set_error("negative program size");
         return PM_EARG;
     }

@@ -105,7 +105,11 @@ def default_baseline(go: str) -> Baseline:
     if d is None:
         return Baseline()
     names = {f.name for f in dataclasses.fields(Baseline)}
-    return Baseline(**{k: int(v) for k, v in d.items() if k in names and v is not None})
+    vals = {k: int(v) for k, v in d.items() if k in names and v is not None}
+    if "heap_scan" not in vals and "heap_scan_plus_stacks" in d:
+        # 1.19 reports only the sum (gcpacertrace); the pacer uses the sum.
+        vals["heap_scan"] = int(d["heap_scan_plus_stacks"]) - vals.get("stacks", 0)
+    return Baseline(**vals)
 
 
 def check_gogc(value: Optional[int]) -> int:

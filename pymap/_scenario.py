@@ -15,18 +15,31 @@ drop            ``m = nil``
 iterate         ``for k, v := range m {}``
 copy            ``for k, v := range maps[src] { m[k] = v }``           src
 repeat          run ``body`` ``count`` times (one step)                count, body
+gc              ``runtime.GC()``
+free_os_memory  ``debug.FreeOSMemory()``
+advance         ``seconds`` of virtual time pass (the 2-minute GC)     seconds
+set_gogc        ``debug.SetGCPercent(gogc)``; None or "off" = off      gogc
+set_memory_limit ``debug.SetMemoryLimit(limit)`` (bytes; None = none)  limit
+pool_put        ``pools[pool].Put(m); m = nil``                        pool=0
+pool_get        ``m = pools[pool].Get()``; when empty, New =           pool=0, key, elem (or
+                ``make(map[K]V, hint)`` if a type is given, else nil   type), hint=0
 ==============  =====================================================  ======================
 
 Range values: an integer kind takes i itself (it must fit), float and
-complex kinds ``T(i)``, strings ``"key-<i>"``; other elem kinds the zero
-value.  ``run()`` returns one :class:`Step` per top-level op (a repeat block
-is one step) with the state of the map the step acted on last.
+complex kinds ``T(i)``, strings ``"key-<i>"``, ``*[N]byte`` a fresh
+``new([N]byte)``; other elem kinds the zero value.  ``run()`` returns one
+:class:`Step` per top-level op (a repeat block is one step) with the state
+of the map the step acted on last, the runtime's MemStats after it and the
+gctrace lines it produced.  The pools are the result's ``pools``, made
+fresh for each run.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
+from . import _heap
+from ._heap import MemStats
 from ._native import ffi, lib
 
 if TYPE_CHECKING:
@@ -42,6 +55,13 @@ OPS: dict[str, int] = {
     "iterate": lib.PM_OP_ITERATE,
     "copy": lib.PM_OP_COPY,
     "repeat": lib.PM_OP_REPEAT,
+    "gc": lib.PM_OP_GC,
+    "free_os_memory": lib.PM_OP_FREE_OS_MEMORY,
+    "advance": lib.PM_OP_ADVANCE,
+    "set_gogc": lib.PM_OP_SET_GOGC,
+    "set_memory_limit": lib.PM_OP_SET_MEMORY_LIMIT,
+    "pool_put": lib.PM_OP_POOL_PUT,
+    "pool_get": lib.PM_OP_POOL_GET,
 }
 _OP_NAMES = {v: k for k, v in OPS.items()}
 
@@ -55,7 +75,15 @@ _FIELDS: dict[str, dict[str, Any]] = {   # allowed fields and their defaults (No
     "iterate": {"map": 0},
     "copy": {"map": 0, "src": None},
     "repeat": {"count": None, "body": None},
+    "gc": {},
+    "free_os_memory": {},
+    "advance": {"seconds": None},
+    "set_gogc": {"gogc": None},
+    "set_memory_limit": {"limit": None},
+    "pool_put": {"map": 0, "pool": 0},
+    "pool_get": {"map": 0, "pool": 0, "key": None, "elem": None, "type": None, "hint": 0},
 }
+_RUNTIME_OPS = ("gc", "free_os_memory", "advance", "set_gogc", "set_memory_limit")
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
@@ -77,12 +105,15 @@ class Step:
     allocated: int     #: cumulative bytes charged to the map (its TotalAlloc share)
     result: int        #: lookups: hits; deletes: deletions; iterate/copy: entries ranged over; insert: inserts
     ops: int           #: map operations the step executed
+    memstats: MemStats  #: the runtime's MemStats after the step
+    gctrace: tuple[str, ...]  #: gctrace lines the step produced
 
 
 @dataclass(frozen=True)
 class ScenarioResult:
     steps: list[Step]
     maps: dict[int, Any]   #: slot -> GoMap for the slots holding a map at the end
+    pools: list[Any]       #: the run's pymap.Pool objects (they hold their maps while kept)
 
 
 def _int_field(op: str, name: str, v: Any, lo: int = _INT64[0]) -> int:
@@ -116,6 +147,7 @@ class Scenario:
         self._types: list[MapType] = []
         self._records: list[tuple[int, int, int, int, int]] = []
         self._nslots = 0
+        self._npools = 0
         self.ops = ops
         self._nsteps = self._compile(ops, "ops", top=True)
         if maps is not None:
@@ -170,6 +202,27 @@ class Scenario:
                 if dflt is None and f not in d and f not in ("key", "elem", "type"):
                     raise ValueError(f"{w}: missing field {f!r}")
             code = OPS[name]
+            if name in _RUNTIME_OPS:
+                a = 0
+                if name == "advance":
+                    try:
+                        a = _heap.check_seconds(d["seconds"])
+                    except (TypeError, ValueError, OverflowError) as e:
+                        raise type(e)(f"{w}: {e}") from None
+                elif name == "set_gogc":
+                    g = None if d["gogc"] == "off" else d["gogc"]
+                    try:
+                        a = _heap.check_gogc(g)
+                    except (TypeError, ValueError) as e:
+                        raise type(e)(f"{w}: {e}") from None
+                elif name == "set_memory_limit":
+                    lim = None if d["limit"] == "off" else d["limit"]
+                    try:
+                        a = _heap.check_memory_limit(lim)
+                    except (TypeError, ValueError) as e:
+                        raise type(e)(f"{w}: {e}") from None
+                self._records.append((code, 0, a, 0, 0))
+                continue
             if name == "repeat":
                 count = _int_field(w, "count", d["count"], lo=0)
                 pos = len(self._records)
@@ -191,6 +244,15 @@ class Scenario:
                 c = _int_field(w, "step", d.get("step", 1))
                 if c == 0:
                     raise ValueError(f"{w}: step must not be zero")
+            elif name in ("pool_put", "pool_get"):
+                a = _int_field(w, "pool", d.get("pool", 0), lo=0)
+                if a >= 1 << 10:
+                    raise ValueError(f"{w}: pool index {a} is too large (at most 1023)")
+                self._npools = max(self._npools, a + 1)
+                if name == "pool_get":
+                    has_type = any(d.get(f) is not None for f in ("key", "elem", "type"))
+                    b = self._type_index(w, d) if has_type else -1
+                    c = _int_field(w, "hint", d.get("hint", 0))
             elif name == "copy":
                 a = _int_field(w, "src", d["src"], lo=0)
                 if a == slot:
@@ -221,8 +283,11 @@ class Scenario:
         snaps = ffi.new("pm_snapshot[]", max(self._nsteps, 1))
         nsnaps = ffi.new("int64_t *")
         failed = ffi.new("int64_t *")
-        rc = lib.pm_run(rt._ptr, types, len(self._types), slots, self._nslots, self._cops,
-                        len(self._records), snaps, nsnaps, failed)
+        pools = [rt.new_pool() for _ in range(self._npools)]
+        cpools = ffi.new("pm_pool *[]", [p._ptr for p in pools] or [ffi.NULL])
+        trace_start = lib.pm_gctrace_read(rt._ptr, 0, ffi.NULL, 0)
+        rc = lib.pm_run(rt._ptr, types, len(self._types), slots, self._nslots, cpools, self._npools,
+                        self._cops, len(self._records), snaps, nsnaps, failed)
         final: dict[int, Any] = {}
         bytype = {t._ptr: t for t in self._types}
         for k in range(self._nslots):
@@ -232,7 +297,18 @@ class Scenario:
                 if t is None:   # a map passed in with its own MapType object
                     t = next(m._t for m in (maps or {}).values() if m._t._ptr == tp)
                 final[k] = GoMap._adopt(slots[k], t, rt)
-        result = ScenarioResult([self._step(snaps[i]) for i in range(nsnaps[0])], final)
+        n = nsnaps[0]
+        trace_end = snaps[n - 1].gctrace_end if n else trace_start
+        buf = ffi.new("char[]", max(trace_end - trace_start, 1))
+        lib.pm_gctrace_read(rt._ptr, trace_start, buf, trace_end - trace_start)
+        text = ffi.unpack(buf, trace_end - trace_start).decode()
+        steps, prev = [], trace_start
+        for i in range(n):
+            end = snaps[i].gctrace_end
+            lines = tuple(text[prev - trace_start:end - trace_start].splitlines())
+            steps.append(self._step(snaps[i], lines))
+            prev = end
+        result = ScenarioResult(steps, final, pools)
         if rc:
             try:
                 _raise(rc, rt)
@@ -243,10 +319,11 @@ class Scenario:
         return result
 
     @staticmethod
-    def _step(s: Any) -> Step:
+    def _step(s: Any, gctrace: tuple[str, ...]) -> Step:
+        ms = MemStats(**{f: getattr(s.ms, f) for f in MemStats.__dataclass_fields__})
         return Step(_OP_NAMES.get(s.op, "?"), s.map, bool(s.live), s.B, s.count, s.noverflow,
                     bool(s.growing), bool(s.same_size_grow), s.nevacuate, s.bytes, s.allocated,
-                    s.result, s.ops)
+                    s.result, s.ops, ms, gctrace)
 
     def __repr__(self) -> str:
         return f"<pymap.Scenario {self._nsteps} steps, {len(self._records)} records, {self._nslots} map slots>"

@@ -274,6 +274,7 @@ def test_heap_accounting_matches_the_maps(ops, go, elem):
     pool = rt.new_pool()
     maps: dict[int, pymap.GoMap] = {}
     iters = []
+    got = it = None
     for op, slot, n in ops:
         m = maps.get(slot)
         if op == "make":
@@ -308,6 +309,7 @@ def test_heap_accounting_matches_the_maps(ops, go, elem):
         assert ms.heap_objects == ms.mallocs - ms.frees
         assert ms.heap_inuse >= ms.heap_alloc
     iters.clear()
+    m = got = it = None            # a Python reference is a root too
     rt.gc()
     rt.gc()                        # the second cycle empties the victim cache
     held = {int(ffi.cast("uintptr_t", m._ptr)): m for m in maps.values()}

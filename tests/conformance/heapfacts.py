@@ -13,7 +13,12 @@ classes, MemStats, the GC pacer, gctrace, sync.Pool).  Standard library only.
 Command line::
 
     python tests/conformance/heapfacts.py --version 1.23 --scenario fill-clear-gc [--gogc 50]
-        [--gomemlimit 3MiB] [--gctrace] [--cycles N] [--repeat K] [--json]
+        [--gomemlimit 3MiB] [--gctrace] [--cycles N] [--n N] [--repeat K] [--json]
+
+Scenarios and their points are listed in heap_oracle/main.go.  ``n`` (``-n``)
+is the key count of the fill scenarios (fill-clear-gc, fill-drop-gc: 1e6;
+ptr-values: 1e5; memlimit-fill: 4e6 when not given); ``cycles`` the
+make/fill/drop cycles of churn-gogc (1e5 when not given).
 
 Binaries are cached as ``<cache>/heap-oracle-bin/heap-oracle-<version>-<hash>``,
 keyed by the heap_oracle sources, the version and the toolchain's
@@ -49,10 +54,13 @@ SRC = HERE / "heap_oracle"
 # facts below differ there: 1.19 is not asserted yet.
 VERSIONS = ("1.21", "1.22", "1.23", "1.24-noswiss")
 RUNNABLE = ("1.19",) + VERSIONS
-SCENARIOS = ("baseline", "fill-clear-gc", "fill-drop-gc", "pool", "churn-gogc")
+SCENARIOS = ("baseline", "fill-clear-gc", "fill-drop-gc", "pool", "churn-gogc",
+             "ptr-values", "memlimit-fill")
+# Scenarios that take -n (number of keys); the others ignore it.
+N_SCENARIOS = ("fill-clear-gc", "fill-drop-gc", "ptr-values", "memlimit-fill")
 
 __all__ = [
-    "VERSIONS", "SCENARIOS", "MemStats", "Point", "PoolTrial", "GCTrace", "Run",
+    "VERSIONS", "SCENARIOS", "N_SCENARIOS", "MemStats", "Point", "PoolTrial", "GCTrace", "Run",
     "HeapOracleError", "build", "run", "parse_gctrace", "GCTRACE_RE",
 ]
 
@@ -253,12 +261,15 @@ def build(version: str) -> Path:
 def run(version: str, scenario: str, *, gogc: int | str | None = None,
         gomemlimit: str | None = None, gctrace: bool = False,
         godebug: str | None = None, gomaxprocs: int | None = None,
-        cycles: int | None = None, timeout: float = 300.0) -> Run:
+        cycles: int | None = None, n: int | None = None,
+        timeout: float = 300.0) -> Run:
     """Run one scenario in a fresh process and parse its output.
 
     gogc/gomemlimit/gomaxprocs set GOGC/GOMEMLIMIT/GOMAXPROCS (unset: the
     runtime defaults); gctrace adds gctrace=1 to GODEBUG (lines go to
-    stderr and are parsed into Run.gctrace)."""
+    stderr and are parsed into Run.gctrace).  cycles is churn-gogc's cycle
+    count, n the key count of the fill scenarios (None: the program's
+    default; the value used is in Run.header["n"])."""
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
     binary = build(version)
@@ -277,6 +288,8 @@ def run(version: str, scenario: str, *, gogc: int | str | None = None,
     cmd = [str(binary), "-scenario", scenario]
     if cycles is not None:
         cmd += ["-cycles", str(cycles)]
+    if n is not None:
+        cmd += ["-n", str(n)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired as e:
@@ -320,7 +333,8 @@ def _print_run(r: Run, as_json: bool) -> None:
     if as_json:
         print(json.dumps(dataclasses.asdict(r), default=str))
         return
-    print(f"# {r.header.get('go')} scenario={r.scenario} env={r.env} gomaxprocs={r.header.get('gomaxprocs')}")
+    print(f"# {r.header.get('go')} scenario={r.scenario} env={r.env} gomaxprocs={r.header.get('gomaxprocs')}"
+          f" n={r.header.get('n')} cycles={r.header.get('cycles')}")
     base = r.points.get("baseline")
     for p in r.points.values():
         ms = p.memstats
@@ -351,13 +365,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gomaxprocs", type=int)
     ap.add_argument("--gctrace", action="store_true")
     ap.add_argument("--cycles", type=int)
+    ap.add_argument("--n", type=int, help="keys of the fill scenarios")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     for _ in range(a.repeat):
         r = run(a.version, a.scenario, gogc=a.gogc, gomemlimit=a.gomemlimit,
                 gctrace=a.gctrace or a.scenario == "churn-gogc", gomaxprocs=a.gomaxprocs,
-                cycles=a.cycles)
+                cycles=a.cycles, n=a.n)
         _print_run(r, a.json)
     return 0
 

@@ -2,7 +2,25 @@
 // Go runtime and prints measurements as JSON lines, for pymap's heap/GC/Pool
 // conformance facts (tests/conformance/heapfacts.py drives it).
 //
-// Usage: heap_oracle -scenario NAME [-cycles N]
+// Usage: heap_oracle -scenario NAME [-cycles N] [-n N]
+//
+// Scenarios (points in order):
+//
+//	baseline       start, gc
+//	fill-clear-gc  start, baseline, filled, filled-gc, cleared, cleared-gc, dropped-gc
+//	fill-drop-gc   start, baseline, filled, filled-gc, dropped-gc, refilled, refilled-gc
+//	               (the refill is make(map, n): a hinted map)
+//	pool           start, baseline, got, put, put-gc1..3, trials-end (+ the pool trials)
+//	churn-gogc     start, end: -cycles x (make, fill 1024, drop); no runtime.GC()
+//	ptr-values     start, baseline, filled, delete-half, delete-half-gc, cleared,
+//	               cleared-gc, dropped-gc: map[string]*[1024]byte with n keys
+//	memlimit-fill  start, baseline, filled, filled-gc: map[int64]int64 with n keys,
+//	               under the caller's GOMEMLIMIT/GOGC
+//
+// -n is the number of keys of the fill scenarios; 0 (the default) means the
+// scenario's own default: 1e6 for fill-clear-gc and fill-drop-gc, 1e5 for
+// ptr-values, 4e6 for memlimit-fill.  GOGC, GOMEMLIMIT and GOMAXPROCS come
+// from the environment (pool sets GOMAXPROCS(1) itself).
 //
 // Output (stdout, one JSON object per line, all printed at the end so that
 // printing allocates nothing between measurement points):
@@ -22,6 +40,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 )
 
@@ -43,6 +62,10 @@ var (
 	// Escape sinks.
 	sink    map[int64]int64
 	boxSink *box
+	ptrSink map[string]*[1024]byte
+
+	// ptr-values keys, built before the baseline point.
+	keys []string
 )
 
 func init() {
@@ -78,7 +101,13 @@ func fill(m map[int64]int64, n int64) {
 	}
 }
 
-const fillN = 1_000_000
+// Default -n of each fill scenario.
+var defaultN = map[string]int64{
+	"fill-clear-gc": 1_000_000,
+	"fill-drop-gc":  1_000_000,
+	"ptr-values":    100_000,
+	"memlimit-fill": 4_000_000,
+}
 
 func scenarioBaseline() {
 	record("start")
@@ -87,20 +116,20 @@ func scenarioBaseline() {
 }
 
 // fillFromBaseline records the start and the post-GC baseline, then fills a
-// fresh map[int64]int64 with fillN keys (recorded before and after a GC).
-func fillFromBaseline() {
+// fresh map[int64]int64 (no hint) with n keys (recorded before and after a GC).
+func fillFromBaseline(n int64) {
 	record("start")
 	runtime.GC()
 	record("baseline")
 	sink = make(map[int64]int64)
-	fill(sink, fillN)
+	fill(sink, n)
 	record("filled")
 	runtime.GC()
 	record("filled-gc")
 }
 
-func scenarioFillClearGC() {
-	fillFromBaseline()
+func scenarioFillClearGC(n int64) {
+	fillFromBaseline(n)
 	// The range-delete idiom compiles to runtime.mapclear on every version
 	// (the clear builtin only exists from 1.21), so 1.19 runs this too.
 	for k := range sink {
@@ -114,13 +143,13 @@ func scenarioFillClearGC() {
 	record("dropped-gc")
 }
 
-func scenarioFillDropGC() {
-	fillFromBaseline()
+func scenarioFillDropGC(n int64) {
+	fillFromBaseline(n)
 	sink = nil
 	runtime.GC()
 	record("dropped-gc")
-	sink = make(map[int64]int64, fillN)
-	fill(sink, fillN)
+	sink = make(map[int64]int64, n)
+	fill(sink, n)
 	record("refilled")
 	runtime.GC()
 	record("refilled-gc")
@@ -179,6 +208,9 @@ func scenarioPool() []trial {
 		y := pool.Get().(*box)
 		trials = append(trials, trial{GCs: k, Same: x == y, Put: x.id, Got: y.id})
 	}
+	// Closes the scenario: NumGC here counts the trials' 6 forced cycles, so
+	// a reader can tell them from cycles run while printing the output.
+	record("trials-end")
 	return trials
 }
 
@@ -193,19 +225,69 @@ func scenarioChurn(cycles int) {
 	record("end")
 }
 
+// scenarioPtrValues: map[string]*[1024]byte.  The n key strings are built
+// into the package-level keys slice before the baseline point, so they are
+// part of the baseline and the map's allocations are the map plus one 1024 B
+// object per key.
+func scenarioPtrValues(n int64) {
+	record("start")
+	keys = make([]string, n)
+	for i := range keys {
+		keys[i] = strconv.Itoa(i)
+	}
+	runtime.GC()
+	record("baseline")
+	ptrSink = make(map[string]*[1024]byte)
+	for _, k := range keys {
+		ptrSink[k] = new([1024]byte)
+	}
+	record("filled")
+	for i := 0; i < len(keys); i += 2 {
+		delete(ptrSink, keys[i])
+	}
+	record("delete-half")
+	runtime.GC()
+	record("delete-half-gc")
+	// Range-delete idiom: runtime.mapclear on every version (string keys
+	// are reflexive).
+	for k := range ptrSink {
+		delete(ptrSink, k)
+	}
+	record("cleared")
+	runtime.GC()
+	record("cleared-gc")
+	ptrSink = nil
+	runtime.GC()
+	record("dropped-gc")
+}
+
 func main() {
-	scenario := flag.String("scenario", "", "baseline | fill-clear-gc | fill-drop-gc | pool | churn-gogc")
+	scenario := flag.String("scenario", "", "baseline | fill-clear-gc | fill-drop-gc | pool | churn-gogc | ptr-values | memlimit-fill")
 	cycles := flag.Int("cycles", 100_000, "churn-gogc: make/fill 1024/drop cycles")
+	nFlag := flag.Int64("n", 0, "fill scenarios: number of keys (0: the scenario's default)")
 	flag.Parse()
+
+	n := *nFlag
+	if n < 0 {
+		fmt.Fprintf(os.Stderr, "-n must be >= 0\n")
+		os.Exit(2)
+	}
+	if n == 0 {
+		n = defaultN[*scenario] // 0 for scenarios without keys
+	}
 
 	var extra []any
 	switch *scenario {
 	case "baseline":
 		scenarioBaseline()
 	case "fill-clear-gc":
-		scenarioFillClearGC()
+		scenarioFillClearGC(n)
 	case "fill-drop-gc":
-		scenarioFillDropGC()
+		scenarioFillDropGC(n)
+	case "ptr-values":
+		scenarioPtrValues(n)
+	case "memlimit-fill":
+		fillFromBaseline(n)
 	case "pool":
 		extra = append(extra, map[string]any{"kind": "pool", "trials": scenarioPool()})
 	case "churn-gogc":
@@ -222,7 +304,7 @@ func main() {
 	}
 	must(enc.Encode(map[string]any{
 		"kind": "header", "go": runtime.Version(), "scenario": *scenario,
-		"gomaxprocs": runtime.GOMAXPROCS(0), "cycles": *cycles, "env": env,
+		"gomaxprocs": runtime.GOMAXPROCS(0), "cycles": *cycles, "n": n, "env": env,
 	}))
 	for i := 0; i < npoints; i++ {
 		p := &points[i]
