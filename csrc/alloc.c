@@ -33,9 +33,13 @@
  * since cffi releases the GIL.  It never touches `charged` or `allocated`:
  * what Go would pay is decided before the model asks for memory.
  *
- * Left out (later issues): tiny allocations (no map object is a noscan
- * object under 16 B), spans, and the GC's timing -- the model frees an
- * object when it becomes unreachable, where Go frees it at the next sweep.
+ * The Go heap.  gc_alloc also takes the object's slot in the runtime's
+ * modelled heap (heap_alloc, heap.c: spans, tiny blocks, MemStats, the GC)
+ * and gc_decref gives it back (heap_free), where it stays as garbage until
+ * a GC cycle sweeps it.  The few allocations that are not gobjs (the hmap,
+ * mapextra, the overflow slices' headers and backing arrays) go through
+ * gc_charge, the same seam without model memory.  Clones made for trial
+ * runs never enter the heap.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -300,6 +304,16 @@ gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan)
         o->hslot = heap_alloc(h->rt, size, noscan);
     }
     return o;
+}
+
+/* The seam for the allocations that are not gobjs (the hmap, mapextra,
+ * overflow-slice headers and backing arrays): charged to the map like a
+ * gobj, and given a heap slot (0 for a clone) the caller frees with
+ * heap_free when Go would drop the object. */
+uintptr_t gc_charge(pm_hmap *h, uint64_t size, bool noscan)
+{
+    h->allocated += go_charged(h->rt->ver, size, noscan);
+    return h->shadow ? 0 : heap_alloc(h->rt, size, noscan);
 }
 
 gobj *gc_string(const uint8_t *data, uint64_t len)

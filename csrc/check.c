@@ -18,8 +18,10 @@
  *      array, and a separately allocated overflow bucket never links back
  *      into an array.
  *
- * A debug build (PYMAP_DEBUG) runs it after every mutation.  The check
- * hashes keys, so it must never draw: NaN keys are recognised first.
+ * A debug build (PYMAP_DEBUG) runs it after every mutation, together with
+ * the heap's own checker (pm_heap_check in heap.c: span slot counts against
+ * HeapAlloc, HeapInuse, HeapObjects and the dead/floating bytes).  The
+ * check hashes keys, so it must never draw: NaN keys are recognised first.
  */
 #include <stdlib.h>
 #include "pymap.h"

@@ -26,35 +26,51 @@
  * the span until a GC cycle sweeps it, as in Go.  The model's own memory
  * is returned at once (the free list); only the accounting waits.
  *
- * A GC cycle is instantaneous at its trigger (gc_cycle): pool cleanup, mark
- * (the live bytes are known), mcaches flushed, the pacer's endCycle /
- * resetLive / commit, then a full sweep -- so gctrace's A equals B.  Cycles
- * start from runtime.GC() (pm_gc), from the heap trigger (checked, as in
- * mallocgc, after every large allocation and after every small one that
- * refilled its mcache span), and from the 2-minute periodic GC on the
- * virtual clock (pm_advance).
+ * GC cycles.  runtime.GC() (pm_gc), FreeOSMemory and the 2-minute periodic
+ * GC (pm_advance on the virtual clock) run a whole cycle at once: the
+ * mutator does not run during them, so gctrace's A equals B.  A cycle
+ * started by the heap trigger -- checked as mallocgc does, after every
+ * large allocation and after every small one that refilled its mcache
+ * span -- is concurrent, as Go's is: gc_start (pool cleanup, the mcache's
+ * tiny block dropped, startCycle) happens at the trigger; the mark phase
+ * then runs while the mutator goes on allocating, and gc_finish (mark
+ * termination, the mcaches flushed, endCycle / resetLive / commit, the
+ * sweep) happens when heapLive reaches the goal -- the point the pacer's
+ * assists hold it to.  Objects that die during the mark were reachable at
+ * its start: they are marked (floating garbage) and freed by the next
+ * cycle; objects allocated during it are marked too.  So C = what was live
+ * at the start + what was allocated since, and B - A is the allocation
+ * during the mark.  When the cycle starts at or past the goal (a binding
+ * memory limit) the real mark still runs for a while with the mutator
+ * going; the model lets it allocate LIMIT_MARK_BUDGET first.
  *
  * heapLive follows Go's bookkeeping: heapMarked after a cycle, plus at
  * every refill the span's whole unallocated remainder (tail waste
- * included), minus the unused slots of the spans the mcaches drop at the
- * next cycle's start; plus npages * 8 KiB per large object.  The pacer
- * formulas are mgcpacer.go's (see docs/heap-model.md, which states the
- * rule exactly as implemented here).
+ * included), minus the unused slots of the spans the mcaches drop at mark
+ * termination; plus npages * 8 KiB per large object.  The pacer formulas
+ * are mgcpacer.go's (docs/heap-model.md states the rule exactly as
+ * implemented here), with cons/mark a constant (PM_DEFAULT_CONS_MARK,
+ * calibrated on the churn twins; 0 until the first heap-triggered cycle, as
+ * Go's measured value is).
  *
- * Invariants (checked by pm_heap_check):
- *   - per span: nlive + ndead <= nelems; a span with nlive + ndead == 0 is
- *     not in use (its pages were returned by the sweep that emptied it);
- *   - HeapAlloc = baseline + sum over spans of (nlive + ndead) * elemsize;
+ * Invariants (checked by pm_heap_check; the debug build runs it after
+ * every map mutation):
+ *   - per span: nlive + ndead + nfloat <= nelems; a span holding nothing is
+ *     not in use (its pages went back when a sweep emptied it) unless an
+ *     mcache holds it;
+ *   - HeapAlloc = baseline + sum over spans of (nlive + ndead + nfloat) *
+ *     elemsize; dead and floating bytes match their span counts;
  *   - HeapInuse = (baseline pages + pages of in-use spans) * 8 KiB;
- *   - heap_objects = mallocs - frees.
+ *   - HeapObjects = Mallocs - Frees = baseline objects + used slots.
  *
  * Left out: addresses and fragmentation of the page heap (a large object
- * takes any free pages), the background scavenger (only FreeOSMemory
- * releases pages), the GC CPU limiter, concurrency of the mark phase
- * (objects that die during a real mark can survive it), assists, and the
- * heap growth of the runtime's own metadata.  The baseline (the startup
- * heap, globals, stacks) is opaque: a fixed amount of live bytes, objects,
- * pages and scan work measured on the real toolchains.
+ * takes any free pages), the background scavenger's GOGC-based goal (pages
+ * are released by FreeOSMemory, and under a memory limit down to 95% of it
+ * after each cycle), the GC CPU limiter and time-driven mark durations,
+ * assists, GOMAXPROCS changes, and the heap growth of the runtime's own
+ * metadata.  The baseline (the startup heap, globals, stacks) is opaque: a
+ * fixed amount of live bytes, objects, pages and scan work measured on the
+ * real toolchains (pymap/_baselines.py).
  *
  * Timing is a documented cost model, not a measurement (gctrace's clock
  * and cpu fields, the @ time and the % column): see COST_* below.
@@ -808,16 +824,18 @@ void heap_free(pm_runtime *rt, uintptr_t tok)
 
 /* ---- overflow-slice objects (the map's *[]*bmap) ---- */
 
-/* new([]*bmap): the header's slot, no backing array yet. */
-ovrec *ovrec_new(pm_hmap *h)
+/* new([]*bmap): the record of the header's slot, no backing array yet. */
+ovrec *ovrec_new(pm_hmap *h, uintptr_t hdr)
 {
     if (h->shadow)
         return NULL;
     ovrec *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;   /* the accounting loses the header; the model goes on */
+    if (!r) {
+        heap_free(h->rt, hdr);   /* the accounting loses the header; the model goes on */
+        return NULL;
+    }
     r->refcnt = 1;
-    r->hdr = heap_alloc(h->rt, 24, false);
+    r->hdr = hdr;
     return r;
 }
 

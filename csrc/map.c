@@ -442,9 +442,7 @@ static void ensure_extra(pm_hmap *h)
 {
     if (!h->extra) {
         h->extra = true;
-        h->allocated += go_charged(h->rt->ver, 24, false);  /* new(mapextra) */
-        if (!h->shadow)
-            h->hslot_extra = heap_alloc(h->rt, 24, false);
+        h->hslot_extra = gc_charge(h, 24, false);   /* new(mapextra) */
     }
 }
 
@@ -456,8 +454,7 @@ static void createOverflow(pm_hmap *h)
         h->overflow.present = true;
         h->overflow.len = h->overflow.cap = 0;
         h->overflow.backing_charged = 0;
-        h->allocated += go_charged(h->rt->ver, 24, false);  /* new([]*bmap) */
-        h->overflow.rec = ovrec_new(h);
+        h->overflow.rec = ovrec_new(h, gc_charge(h, 24, false));   /* new([]*bmap) */
     }
 }
 
@@ -479,11 +476,13 @@ static void ovslice_append(pm_hmap *h, ovslice *s)
         uint64_t capmem = go_roundupsize(h->rt->ver, (uint64_t)newcap * 8, false);
         s->cap = (int64_t)(capmem / 8);
         s->backing_charged = go_charged(h->rt->ver, capmem, false);
-        h->allocated += s->backing_charged;
+        uintptr_t back = gc_charge(h, capmem, false);
         if (s->rec) {           /* the old backing array is garbage now */
             uintptr_t old = s->rec->back;
-            s->rec->back = heap_alloc(h->rt, capmem, false);
+            s->rec->back = back;
             heap_free(h->rt, old);
+        } else {
+            heap_free(h->rt, back);
         }
     }
     s->len = newLen;
@@ -786,12 +785,11 @@ int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out)
     }
     h->rt = rt;
     pm_runtime_retain(rt);
-    h->hslot_hmap = heap_alloc(rt, rt->ver->hmap_size, false);   /* new(hmap) */
     h->t = t;
     pm_maptype_retain(t);
     h->refcnt = 1;
     h->hmap_charged = go_charged(rt->ver, rt->ver->hmap_size, false);
-    h->allocated = h->hmap_charged;
+    h->hslot_hmap = gc_charge(h, rt->ver->hmap_size, false);   /* new(hmap) */
     h->hash0 = hash0;
     h->B = B;
     if (B != 0) {
@@ -1087,7 +1085,8 @@ int map_op_finish(pm_hmap *h, int rc)
 {
     if (rand_failed(h))
         rc = PM_ERAND;    /* the root cause of whatever else went wrong */
-    if (rc == PM_OK && debug_check && map_check(h) != PM_OK)
+    if (rc == PM_OK && debug_check &&
+        (map_check(h) != PM_OK || (!h->shadow && pm_heap_check(h->rt) != PM_OK)))
         rc = PM_ECHECK;
     return rc;
 }

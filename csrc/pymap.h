@@ -285,6 +285,7 @@ gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan);
 void gc_incref(gobj *o);
 void gc_decref(gobj *o);
 gobj *gc_string(const uint8_t *data, uint64_t len);
+uintptr_t gc_charge(pm_hmap *h, uint64_t size, bool noscan);
 uint64_t go_sizeclass(const goversion *v, uint64_t size, bool noscan, int *cls);
 uint64_t go_class_npages(int cls);
 
@@ -297,7 +298,7 @@ uintptr_t heap_alloc(pm_runtime *rt, uint64_t size, bool noscan);  /* 0 = untrac
 void heap_free(pm_runtime *rt, uintptr_t slot);
 void pm_pools_cleanup(pm_runtime *rt);
 void pm_pools_destroy(pm_runtime *rt);
-ovrec *ovrec_new(pm_hmap *h);
+ovrec *ovrec_new(pm_hmap *h, uintptr_t hdr);
 void ovrec_release(pm_runtime *rt, ovrec *r);
 
 /* ---- hash.c ---- */

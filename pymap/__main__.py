@@ -1,8 +1,9 @@
 """``python -m pymap``: a short demonstration of a Go map's life.
 
 Makes a map[int64]int64 on the chosen Go version, fills it past several
-growth points, clears it, and prints the map's state at each step: B, the
-overflow buckets, evacuation progress and the bytes Go would hold.
+growth points, clears it, runs the GC, drops it and runs the GC again, and
+prints at each step the map's state (B, the overflow buckets, evacuation
+progress, the bytes it holds) and the modelled heap's (HeapAlloc, GC cycles).
 """
 from __future__ import annotations
 
@@ -29,14 +30,19 @@ def main(argv: list[str] | None = None) -> int:
     t = MapType("int64", "int64")
     m = rt.make_map(t)
     print(f"map[{t.key}]{t.elem} on Go {a.go} (classic hmap/bmap map; bucket = {t.bucket_size} B)")
-    header = f"{'step':<26}{'len':>8}{'B':>4}{'noverflow':>11}{'growing':>9}{'nevacuate':>11}{'live B':>11}{'allocated':>11}"
+    header = (f"{'step':<26}{'len':>8}{'B':>4}{'noverflow':>11}{'growing':>9}{'nevacuate':>11}"
+              f"{'map B':>11}{'HeapAlloc':>12}{'GCs':>5}")
     print(header)
     print("-" * len(header))
 
     def row(step: str) -> None:
-        mem = m.memory()
+        ms = rt.memstats()
+        if m.dropped:
+            print(f"{step:<26}{'-':>8}{'-':>4}{'-':>11}{'-':>9}{'-':>11}{'-':>11}"
+                  f"{ms.heap_alloc:>12}{ms.num_gc:>5}")
+            return
         print(f"{step:<26}{len(m):>8}{m.B:>4}{m.noverflow:>11}{str(m.growing):>9}{m.nevacuate:>11}"
-              f"{mem.total:>11}{mem.allocated:>11}")
+              f"{m.memory().total:>11}{ms.heap_alloc:>12}{ms.num_gc:>5}")
 
     row("make")
     lastB = m.B
@@ -51,7 +57,15 @@ def main(argv: list[str] | None = None) -> int:
     row("delete every other key")
     m.clear()
     row("clear(m)" if a.go not in ("1.19", "1.20") else "range-delete idiom")
-    print("\nclear(m) keeps B and the bucket array: the map's memory is not returned.")
+    rt.gc()
+    row("runtime.GC()")
+    m.drop()
+    row("m = nil")
+    rt.gc()
+    row("runtime.GC()")
+    print(f"\nclear(m) keeps B and the bucket array: after a GC the heap still holds them. "
+          f"m = nil makes the map garbage,\nand the next GC returns HeapAlloc to the process "
+          f"baseline ({rt.baseline.heap_alloc} B, measured on Go {a.go}'s toolchain).")
     return 0
 
 
