@@ -317,3 +317,84 @@ def test_heap_accounting_matches_the_maps(ops, go, elem):
     assert rt.memstats().heap_alloc == rt.baseline.heap_alloc + live
     assert rt.pacer().dead_bytes == 0
     rt.heap_check()
+
+
+# ---- the scenario runner's heap ops ----------------------------------------------
+
+HEAP_PROGRAM = [
+    {"op": "make", "key": "int64", "elem": "int64"},
+    {"op": "insert_range", "stop": 200_000},
+    {"op": "clear"},
+    {"op": "gc"},
+    {"op": "pool_put", "pool": 1},
+    {"op": "gc"},
+    {"op": "pool_get", "pool": 1},                       # from the victim cache
+    {"op": "pool_put", "pool": 1},
+    {"op": "gc"}, {"op": "gc"},                          # now collected
+    {"op": "pool_get", "pool": 1, "key": "int64", "elem": "int64", "hint": 100},   # New
+    {"op": "set_gogc", "gogc": 50},
+    {"op": "insert_range", "stop": 100_000},
+    {"op": "set_memory_limit", "limit": 8 << 20},
+    {"op": "advance", "seconds": 250},
+    {"op": "set_gogc", "gogc": "off"},
+    {"op": "drop"},
+    {"op": "free_os_memory"},
+]
+
+
+def _python_twin(rt: pymap.Runtime) -> list[tuple]:
+    """HEAP_PROGRAM through the Python API, one snapshot per op."""
+    pool = [None, rt.new_pool()]
+    out = []
+    m = rt.make_map(I64)
+    steps = [
+        lambda: m.insert_range(200_000), m.clear, rt.gc, lambda: pool[1].put(m), rt.gc,
+        lambda: pool[1].get(), None, rt.gc, rt.gc, None,
+        lambda: setattr(rt, "gogc", 50), None, lambda: setattr(rt, "memory_limit", 8 << 20),
+        lambda: rt.advance(250), lambda: setattr(rt, "gogc", None), None, rt.free_os_memory,
+    ]
+    out.append((rt.memstats(), tuple(rt.gctrace)))
+    for i, f in enumerate(steps):
+        seen = len(rt.gctrace)
+        if i == 3:
+            pool[1].put(m)
+            m.drop()
+        elif i == 5:
+            m = pool[1].get()
+        elif i == 6:
+            pool[1].put(m)
+            m.drop()
+        elif i == 9:
+            m = pool[1].get() or rt.make_map(I64, 100)
+        elif i == 11:
+            m.insert_range(100_000)
+        elif i == 15:
+            m.drop()
+        else:
+            f()
+        out.append((rt.memstats(), tuple(rt.gctrace[seen:])))
+    return out
+
+
+def test_scenario_heap_ops_match_the_python_api():
+    res = pymap.Scenario(HEAP_PROGRAM, runtime=rt_()).run()
+    twin = _python_twin(rt_())
+    assert [(s.memstats, s.gctrace) for s in res.steps] == twin
+    ops = [s.op for s in res.steps]
+    assert ops[3] == "gc" and res.steps[3].gctrace[-1].endswith("(forced)")
+    assert res.steps[6].result == 1 and res.steps[10].live
+    assert any(line == "GC forced" for line in res.steps[14].gctrace)
+    assert res.steps[-1].memstats.heap_released == res.steps[-1].memstats.heap_idle
+    assert len(res.pools) == 2
+
+
+@pytest.mark.parametrize("op,msg", [
+    ({"op": "advance", "seconds": -1}, "finite and >= 0"),
+    ({"op": "set_gogc", "gogc": -5}, "gogc must be >= 0"),
+    ({"op": "set_memory_limit", "limit": "lots"}, "memory_limit must be an int"),
+    ({"op": "pool_get", "pool": -1}, "pool must be >= 0"),
+    ({"op": "gc", "map": 0}, "unknown field"),
+])
+def test_scenario_heap_op_errors(op, msg):
+    with pytest.raises((TypeError, ValueError), match=msg):
+        pymap.Scenario([op])
