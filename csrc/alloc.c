@@ -79,12 +79,12 @@ static void init_size_to_class8(void)
     }
 }
 
-/* Smallest class size >= size (size in 1..maxSmallSize). */
-static uint64_t class_size(uint64_t size)
+/* Index into class_to_size of the smallest class >= size (1..maxSmallSize). */
+static int class_index(uint64_t size)
 {
     if (size <= smallSizeMax) {
         pthread_once(&size_to_class8_once, init_size_to_class8);
-        return class_to_size[size_to_class8[(size + 7) / 8]];
+        return size_to_class8[(size + 7) / 8];
     }
     int lo = 0, hi = numSmallClasses - 1;
     while (lo < hi) {
@@ -94,8 +94,10 @@ static uint64_t class_size(uint64_t size)
         else
             lo = mid + 1;
     }
-    return class_to_size[lo];
+    return lo;
 }
+
+static uint64_t class_size(uint64_t size) { return class_to_size[class_index(size)]; }
 
 static uint64_t page_round(uint64_t size)
 {
@@ -140,17 +142,9 @@ uint64_t go_sizeclass(const goversion *v, uint64_t size, bool noscan, int *cls)
     uint64_t req = size;
     if (v->alloc_headers && !noscan && req > minSizeForMallocHeader)
         req += mallocHeaderSize;
-    uint64_t c = class_size(req);
-    int lo = 0, hi = numSmallClasses - 1;
-    while (lo < hi) {              /* the class index of size c */
-        int mid = (lo + hi) / 2;
-        if (class_to_size[mid] >= c)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    *cls = lo + 1;
-    return c;
+    int i = class_index(req);
+    *cls = i + 1;
+    return class_to_size[i];
 }
 
 /* The bytes mallocgc charges (span.elemsize, or whole pages) for a request. */

@@ -75,8 +75,8 @@
  * Timing is a documented cost model, not a measurement (gctrace's clock
  * and cpu fields, the @ time and the % column): see COST_* below.
  */
-#define _XOPEN_SOURCE 700   /* PTHREAD_MUTEX_RECURSIVE under -std=c11 */
-#include <pthread.h>
+#define _XOPEN_SOURCE 700   /* sched_yield under -std=c11 */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "pymap.h"
@@ -98,6 +98,7 @@ enum {
 #define gcGoalUtilization 0.25
 #define forcegcperiod ((uint64_t)120 * 1000000000ull)
 #define NO_TRIGGER UINT64_MAX
+#define MAX_ADVANCE_NS ((uint64_t)10000000 * 1000000000ull)   /* 1e7 s per pm_advance call */
 /* Allocation allowed during a mark that started at or past the goal. */
 #ifndef LIMIT_MARK_BUDGET
 #define LIMIT_MARK_BUDGET ((uint64_t)256 << 10)
@@ -139,24 +140,43 @@ typedef struct tinyblock {
 /* Heap tokens: an mspan * (8-aligned), or a tinyblock * with bit 0 set. */
 #define TOKEN_TINY 1u
 
-/* ---- the lock: recursive, since a GC inside an allocation frees ---- */
+/* ---- the lock ----
+ * Recursive, since a GC inside an allocation frees (pool cleanup releases
+ * maps), and cheap, since every modelled allocation and free takes it: a
+ * spin lock owned by a thread token, yielding while another thread holds
+ * it (a GC cycle can take a while). */
 
-static void heap_lock(mheap *hp) { pthread_mutex_lock(&hp->lock); }
-static void heap_unlock(mheap *hp) { pthread_mutex_unlock(&hp->lock); }
+static _Thread_local char thread_token;
+
+void heap_lock(mheap *hp)
+{
+    void *me = &thread_token;
+    if (__atomic_load_n(&hp->lock_owner, __ATOMIC_RELAXED) == me) {
+        hp->lock_depth++;
+        return;
+    }
+    for (unsigned spins = 0;; spins++) {
+        void *none = NULL;
+        if (__atomic_compare_exchange_n(&hp->lock_owner, &none, me, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            break;
+        if (spins > 64)
+            sched_yield();
+    }
+    hp->lock_depth = 1;
+}
+
+void heap_unlock(mheap *hp)
+{
+    if (--hp->lock_depth == 0)
+        __atomic_store_n(&hp->lock_owner, NULL, __ATOMIC_RELEASE);
+}
 
 static void heap_commit(mheap *hp, bool sweep_done);
 
 int pm_heap_init(pm_runtime *rt)
 {
     mheap *hp = &rt->heap;
-    pthread_mutexattr_t a;
-    if (pthread_mutexattr_init(&a) != 0)
-        return PM_ENOMEM;
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    int rc = pthread_mutex_init(&hp->lock, &a);
-    pthread_mutexattr_destroy(&a);
-    if (rc != 0)
-        return PM_ENOMEM;
     hp->gogc = 100;
     hp->memory_limit = INT64_MAX;
     hp->gomaxprocs = 2;
@@ -230,7 +250,6 @@ void pm_heap_destroy(pm_runtime *rt)
     free(hp->tiny);
     free(hp->trace);
     pm_pools_destroy(rt);
-    pthread_mutex_destroy(&hp->lock);
     hp->init = false;
 }
 
@@ -871,13 +890,17 @@ void pm_free_os_memory(pm_runtime *rt)
 void pm_advance(pm_runtime *rt, uint64_t ns)
 {
     mheap *hp = &rt->heap;
+    if (ns > MAX_ADVANCE_NS)
+        ns = MAX_ADVANCE_NS;            /* bounded work (and gctrace lines) per call */
     heap_lock(hp);
     if (ns)
         gc_finish_pending(rt);          /* the mark phase completes as time passes */
     uint64_t end = hp->clock + ns < hp->clock ? UINT64_MAX : hp->clock + ns;
-    while (hp->gogc >= 0 && hp->num_gc > 0 && end - hp->last_gc > forcegcperiod &&
-           hp->last_gc + forcegcperiod >= hp->clock) {
-        hp->clock = hp->last_gc + forcegcperiod + 1;
+    while (hp->gogc >= 0 && hp->num_gc > 0 && end > hp->last_gc &&
+           end - hp->last_gc > forcegcperiod) {
+        uint64_t due = hp->last_gc + forcegcperiod + 1;
+        if (hp->clock < due)
+            hp->clock = due;
         gc_cycle(rt, GC_PERIODIC);
     }
     if (end > hp->clock)

@@ -105,10 +105,10 @@ pm_pool *pm_pool_new(pm_runtime *rt)
     }
     p->rt = rt;
     pm_runtime_retain(rt);
-    pthread_mutex_lock(&rt->heap.lock);
+    heap_lock(&rt->heap);
     p->next = rt->heap.pools;
     rt->heap.pools = p;
-    pthread_mutex_unlock(&rt->heap.lock);
+    heap_unlock(&rt->heap);
     return p;
 }
 
@@ -134,9 +134,9 @@ void pm_pool_free(pm_pool *p)
     if (!p)
         return;
     pm_runtime *rt = p->rt;
-    pthread_mutex_lock(&rt->heap.lock);
+    heap_lock(&rt->heap);
     pool_unlink_free(rt, p);
-    pthread_mutex_unlock(&rt->heap.lock);
+    heap_unlock(&rt->heap);
     pm_runtime_release(rt);
 }
 
@@ -152,7 +152,7 @@ int pm_pool_put(pm_pool *p, pm_hmap *h, int pid)
         set_error("pid must be in [0, %d)", n);
         return PM_EARG;
     }
-    pthread_mutex_lock(&rt->heap.lock);
+    heap_lock(&rt->heap);
     int rc = PM_OK;
     if (!p->local) {                     /* pinSlow: allocate locals, register */
         p->local = calloc((size_t)n, sizeof *p->local);
@@ -174,7 +174,7 @@ int pm_pool_put(pm_pool *p, pm_hmap *h, int pid)
     pm_map_retain(h);
     p->st.puts++;
 out:
-    pthread_mutex_unlock(&rt->heap.lock);
+    heap_unlock(&rt->heap);
     return rc;
 }
 
@@ -185,7 +185,7 @@ pm_hmap *pm_pool_get(pm_pool *p, int pid)
     int n = rt->heap.gomaxprocs;
     if (pid < 0 || pid >= n)
         pid = 0;
-    pthread_mutex_lock(&rt->heap.lock);
+    heap_lock(&rt->heap);
     pm_hmap *h = NULL;
     p->st.gets++;
     if (p->local) {
@@ -208,13 +208,13 @@ pm_hmap *pm_pool_get(pm_pool *p, int pid)
     }
     if (!h)
         p->st.news++;
-    pthread_mutex_unlock(&rt->heap.lock);
+    heap_unlock(&rt->heap);
     return h;
 }
 
 void pm_pool_get_stats(pm_pool *p, pm_pool_stats *out)
 {
-    pthread_mutex_lock(&p->rt->heap.lock);
+    heap_lock(&p->rt->heap);
     *out = p->st;
     int n = p->rt->heap.gomaxprocs;
     out->held = out->held_victim = 0;
@@ -226,7 +226,7 @@ void pm_pool_get_stats(pm_pool *p, pm_pool_stats *out)
             out->held_victim += (p->victim[i].private_ != NULL) + p->victim[i].shared.head -
                                 p->victim[i].shared.tail;
     }
-    pthread_mutex_unlock(&p->rt->heap.lock);
+    heap_unlock(&p->rt->heap);
 }
 
 /* poolCleanup, with the heap lock held (gc_cycle). */

@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <string.h>
-#include <pthread.h>
 
 #include "pymap_api.h"
 
@@ -140,7 +139,8 @@ typedef struct mspan mspan;
 #define PM_DEFAULT_CONS_MARK 2.0   /* the pacer's cons/mark, calibrated on the churn twins (docs/heap-model.md) */
 
 typedef struct mheap {
-    pthread_mutex_t lock;               /* recursive: a GC inside an allocation frees */
+    void *lock_owner;                   /* heap_lock: the owning thread's token, or NULL */
+    int lock_depth;                     /* recursive: a GC inside an allocation frees */
     bool init, echo, in_gc;
     bool marking;                       /* a heap-triggered cycle's mark phase is running */
     int cycle_kind;                     /* the running cycle's enum gc_kind */
@@ -296,6 +296,8 @@ int pm_heap_init(pm_runtime *rt);
 void pm_heap_destroy(pm_runtime *rt);
 uintptr_t heap_alloc(pm_runtime *rt, uint64_t size, bool noscan);  /* 0 = untracked */
 void heap_free(pm_runtime *rt, uintptr_t slot);
+void heap_lock(mheap *hp);
+void heap_unlock(mheap *hp);
 void pm_pools_cleanup(pm_runtime *rt);
 void pm_pools_destroy(pm_runtime *rt);
 ovrec *ovrec_new(pm_hmap *h, uintptr_t hdr);

@@ -236,7 +236,7 @@ typedef struct {
 void pm_memstats_read(pm_runtime *rt, pm_memstats *out);
 void pm_gc(pm_runtime *rt);                     /* runtime.GC() */
 void pm_free_os_memory(pm_runtime *rt);         /* debug.FreeOSMemory() */
-void pm_advance(pm_runtime *rt, uint64_t ns);   /* the virtual clock; periodic GC */
+void pm_advance(pm_runtime *rt, uint64_t ns);   /* the virtual clock; periodic GC (<= 1e7 s a call) */
 int64_t pm_set_gogc(pm_runtime *rt, int64_t gogc);            /* < 0 = off; returns the old */
 int64_t pm_set_memory_limit(pm_runtime *rt, int64_t limit);   /* < 0 = read only */
 double pm_set_cons_mark(pm_runtime *rt, double cons_mark);     /* out of [0, 1e6]: read only */

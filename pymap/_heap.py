@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._map import GoMap, Runtime
 
 _INT64_MAX = (1 << 63) - 1
+MAX_ADVANCE_S = 1e7   # per advance() call; pm_advance clamps to the same
 
 
 class MapDroppedError(RuntimeError):
@@ -139,10 +140,10 @@ def check_seconds(seconds: float) -> int:
         raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"seconds must be finite and >= 0, not {seconds}")
-    ns = int(seconds * 1e9)
-    if ns >= 1 << 63:
-        raise OverflowError("seconds too large for the virtual clock")
-    return ns
+    if seconds > MAX_ADVANCE_S:
+        raise ValueError(f"seconds must be at most {MAX_ADVANCE_S:.0f} (115 days: 83,000 periodic GCs) "
+                         f"per call, not {seconds}")
+    return int(seconds * 1e9)
 
 
 def read_memstats(rt_ptr: Any) -> tuple[MemStats, PacerState]:

@@ -398,3 +398,17 @@ def test_scenario_heap_ops_match_the_python_api():
 def test_scenario_heap_op_errors(op, msg):
     with pytest.raises((TypeError, ValueError), match=msg):
         pymap.Scenario([op])
+
+
+def test_periodic_gc_after_allocation_time():
+    """The 2-minute clock counts from the last cycle, whatever advanced it."""
+    rt = rt_()
+    rt.gc()
+    rt.advance(119)
+    assert rt.memstats().num_gc == 1
+    rt.advance(2)
+    assert rt.memstats().num_gc == 2
+    with pytest.raises(ValueError, match="at most"):
+        rt.advance(1e8)
+    rt.advance(1e7)
+    assert rt.memstats().num_gc == 2 + 83_333
