@@ -213,6 +213,12 @@ class Runtime:
         """A sync.Pool of maps in this runtime; `new` is Pool.New."""
         return Pool(self, new)
 
+    def prometheus_text(self) -> str:
+        """MemStats in the Prometheus text format, under the Go client's metric
+        names (``go_memstats_heap_alloc_bytes``, ...): only the fields the model has."""
+        from .cli.prometheus import prometheus_text   # lazy: prometheus_client loads on use
+        return prometheus_text(self)
+
     def heap_check(self) -> None:
         """Run the heap's consistency checker (raises InvariantError)."""
         if lib.pm_heap_check(self._ptr) != lib.PM_OK:
