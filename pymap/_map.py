@@ -470,10 +470,12 @@ class GoMap:
         other root (another handle, an iterator, a Pool) reaches it; a GC
         cycle then frees it.  Any further use of this handle raises
         MapDroppedError."""
-        # The reference goes when the last in-flight call using it returns
-        # (CPython refcounting): another thread mid-call is never cut off.
-        self._ptr = None
+        # The class first: from here on every use raises MapDroppedError.
+        # Then the reference goes, when the last in-flight call using it
+        # returns (CPython refcounting): another thread mid-call is never
+        # cut off.
         self.__class__ = _DroppedMap
+        object.__setattr__(self, "_ptr", None)
 
     @property
     def dropped(self) -> bool:
