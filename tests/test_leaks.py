@@ -84,3 +84,97 @@ def test_abandoned_iterators():
     before = rss()
     abandon(10_000)
     assert rss() - before < LIMIT
+
+
+# ---- the Go heap: pointees, GC cycles, pools, drops, whole runtimes ------------
+
+def heap_cycles(n: int, elem: str) -> pymap.Scenario:
+    """make/fill/iterate/drop with a GC cycle after every 100, through a pool every time."""
+    return pymap.Scenario([{"op": "repeat", "count": n // 100, "body": [
+        {"op": "repeat", "count": 100, "body": [
+            {"op": "pool_get", "key": "int64", "elem": elem},
+            {"op": "insert_range", "stop": 20},
+            {"op": "iterate"},
+            {"op": "pool_put"},
+            {"op": "make", "map": 1, "key": "string", "elem": elem},
+            {"op": "insert_range", "map": 1, "stop": 10},
+            {"op": "drop", "map": 1},
+        ]},
+        {"op": "gc"},
+        {"op": "advance", "seconds": 1},
+    ]}], runtime=pymap.Runtime(go="1.23", seed=4))
+
+
+@pytest.mark.parametrize("elem", ["*[8]byte", "*[64]byte", "*[3000]byte"])
+def test_pointee_maps_through_pools_and_gc_cycles_in_c(elem):
+    sc = heap_cycles(20_000, elem)
+    sc.run()
+    before = rss()
+    sc.run()
+    sc.run()
+    sc.run()
+    assert rss() - before < LIMIT
+    rt = sc.runtime
+    rt.gc()
+    rt.gc()
+    assert rt.memstats().heap_alloc == rt.baseline.heap_alloc
+    rt.heap_check()
+
+
+def test_pools_drops_and_gc_from_python():
+    rt = pymap.Runtime(go="1.22", seed=8, gomaxprocs=2)
+    pool = rt.new_pool(new=lambda: rt.make_map(pymap.MapType("string", "*[24]byte")))
+
+    def work(n: int) -> None:
+        held = []
+        for i in range(n):
+            m = pool.get(pid=i % 2)
+            m.insert_range(i % 40)
+            m[f"x{i % 7}"] = b"abc"
+            if i % 3:
+                pool.put(m, pid=(i >> 1) % 2)
+            if i % 5 == 0:
+                held.append(iter(m.items()))   # an iterator keeps the dropped map alive
+                next(held[-1], None)
+            m.drop()
+            if i % 50 == 0:
+                held.clear()
+                rt.gc()
+                rt.memstats()
+                rt.gctrace
+        held.clear()
+
+    work(1000)
+    before = rss()
+    work(20_000)
+    assert rss() - before < LIMIT
+    rt.gc()
+    rt.gc()
+    assert rt.memstats().heap_alloc == rt.baseline.heap_alloc
+
+
+def test_whole_runtimes_with_pools_holding_maps():
+    """A Runtime's heap (spans, tiny blocks, gctrace text) and its pools go with it,
+    even when the pool still holds maps and no GC ever swept them."""
+    def work(n: int) -> None:
+        for i in range(n):
+            rt = pymap.Runtime(go=pymap.GO_VERSIONS[i % len(pymap.GO_VERSIONS)], seed=i, gomaxprocs=1 + i % 3)
+            pool = rt.new_pool()
+            m = rt.make_map(pymap.MapType("int64", "*[5]byte"))
+            m.insert_range(60)
+            pool.put(m, pid=i % rt.gomaxprocs)
+            big = rt.make_map(pymap.MapType("string", "*[40000]byte"))
+            big.insert_range(3)
+            if i % 2:
+                rt.gc()
+                pool.put(big)
+            del m, big
+            if i % 3 == 0:
+                del pool   # the pool before the runtime
+            else:
+                del rt     # the runtime object first: the pool keeps the C runtime alive
+
+    work(300)
+    before = rss()
+    work(5000)
+    assert rss() - before < LIMIT

@@ -1,6 +1,10 @@
 """A representative workload for valgrind memcheck (see .ci/run and the README):
 make, grow, delete, clear, iterate (abandoned mid-way too), bulk calls, a
-scenario, drop -- over several key/elem kinds and versions."""
+scenario, drop -- over several key/elem kinds and versions -- and the Go heap
+around the maps: *[N]byte pointees (tiny, small, large), GC cycles (forced,
+paced, periodic), sync.Pools (victim cache, a pool freed while it holds
+maps), m.drop() with iterators and pools still holding the map, GOGC and
+memory-limit changes, FreeOSMemory, gctrace, and the scenario heap ops."""
 import numpy as np
 
 import pymap
@@ -34,5 +38,109 @@ for go in ("1.19", "1.21", "1.23", "1.24-noswiss"):
                     {"op": "insert_range", "stop": 500},
                     {"op": "copy", "map": 1, "src": 0},
                     {"op": "drop"}], runtime=rt).run()
+
+# ---- the Go heap ---------------------------------------------------------------
+for go in ("1.19", "1.22", "1.23", "1.24-noswiss"):
+    rt = pymap.Runtime(go=go, seed=7, gomaxprocs=2)
+    pool = rt.new_pool()
+    # Pointees: tiny (N < 16, packed into shared 16-byte blocks), small, large (own span).
+    for key, elem in [("int64", "*[8]byte"), ("string", "*[3]byte"), ("string", "*[64]byte"),
+                      ("int64", "*[1024]byte"), ("int64", "*[40000]byte")]:
+        t = pymap.MapType(key, elem)
+        m = rt.make_map(t)
+        n = 40 if elem == "*[40000]byte" else 300
+        m.insert_range(n)                                      # a new([N]byte) per key
+        k = (lambda i: f"key-{i}") if key == "string" else (lambda i: i)
+        for i in range(0, n, 3):
+            m[k(i)] = b"\x01" * (i % 3 + 1)                    # overwrite: the old pointee is garbage
+        for i in range(0, n, 5):
+            m[k(i)] = None                                     # nil
+        for i in range(0, n, 7):
+            m.delete(k(i))
+        assert m.get(k(3))[:1] == b"\x01" and m.get(k(1))[:1] == b"\x00" and m.get(k(5)) is None and k(5) in m
+        m.delete_many([k(i) for i in range(0, n, 11)])
+        m.insert_many([k(i) for i in range(n, n + 20)])        # nil pointers in bulk
+        it = m.items()
+        next(it)
+        m.drop()                                               # the iterator keeps it alive
+        rt.gc()
+        for _ in it:
+            pass
+        del it
+        m2 = rt.make_map(t)
+        m2.insert_range(n)
+        pool.put(m2, pid=1)                                    # P 1's private slot
+        m2.drop()
+        m3 = rt.make_map(t)
+        m3.insert_range(n // 2)
+        m3.clear()
+        pool.put(m3, pid=1)                                    # P 1's shared list
+        m3.drop()
+        got = pool.get(pid=0)                                  # stolen from P 1
+        rt.gc()                                                # the rest go to the victim cache
+        again = pool.get(pid=1)                                # a victim hit
+        got.drop()
+        del again
+    rt.advance(30)
+    rt.gogc = 50
+    m = rt.make_map(pymap.MapType("string", "string"))
+    m.insert_range(20000)                                      # paced cycles
+    rt.advance(300)                                            # periodic cycles
+    rt.gogc = None
+    rt.memory_limit = 4 << 20
+    m2 = rt.make_map(pymap.MapType("int64", "*[16]byte"))
+    m2.insert_range(30000)                                     # cycles paced by the memory limit
+    rt.memory_limit = None
+    rt.gogc = 100
+    m.clear()
+    m2.drop()
+    rt.free_os_memory()
+    rt.pacer()
+    rt.memstats()
+    assert rt.gctrace
+    rt.heap_check()
+    # A pool dropped while it holds maps (its slots and its victim cache).
+    doomed = rt.new_pool()
+    for i in range(6):
+        pm = rt.make_map(pymap.MapType("int64", "*[32]byte"))
+        pm.insert_range(50)
+        doomed.put(pm, pid=i % 2)
+        pm.drop()
+        if i == 3:
+            rt.gc()
+    del doomed, pm
+    # The scenario heap ops.
+    res = pymap.Scenario([
+        {"op": "make", "key": "string", "elem": "*[24]byte"},
+        {"op": "insert_range", "stop": 400},
+        {"op": "pool_put"},
+        {"op": "gc"},
+        {"op": "pool_get", "key": "string", "elem": "*[24]byte"},
+        {"op": "pool_get", "map": 1, "pool": 1, "key": "int64", "elem": "*[5]byte", "hint": 9},
+        {"op": "insert_range", "map": 1, "stop": 300},
+        {"op": "pool_put", "map": 1, "pool": 1},
+        {"op": "set_gogc", "gogc": 25},
+        {"op": "repeat", "count": 20, "body": [{"op": "make", "map": 2, "key": "int64", "elem": "*[8]byte"},
+                                               {"op": "insert_range", "map": 2, "stop": 200},
+                                               {"op": "advance", "seconds": 10},
+                                               {"op": "pool_put", "map": 2, "pool": 2}]},
+        {"op": "set_memory_limit", "limit": 8 << 20},
+        {"op": "set_gogc", "gogc": "off"},
+        {"op": "pool_get", "map": 2, "pool": 2},
+        {"op": "drop", "map": 2},
+        {"op": "set_memory_limit", "limit": None},
+        {"op": "set_gogc", "gogc": 100},
+        {"op": "free_os_memory"},
+        {"op": "advance", "seconds": 250},
+        {"op": "gc"},
+    ], runtime=rt).run()
+    assert res.pools and res.steps[-1].memstats.num_gc > 0
+    del res
+    m.drop()
+    rt.gc()
+    rt.gc()
+    rt.heap_check()
+    assert rt.memstats().heap_alloc == rt.baseline.heap_alloc, (go, rt.memstats())
+    del pool
 pymap.freelist_trim()
 print("workload done")
