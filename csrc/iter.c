@@ -43,9 +43,37 @@ static void set_holder(pm_iter *it, gobj *o)
     it->bobj = o;
 }
 
+/* The images an API iterator keeps of its current entry.  Another thread
+ * may write the map between two calls on the iterator (a clear frees the
+ * boxes of indirect keys, a grow moves entries); Go's compiled range loop
+ * copies *it.key and *it.elem right after mapiternext, and so does this. */
+static void capture_release(pm_iter *it, const pm_maptype *t)
+{
+    if (!it->captured)
+        return;
+    if (t->key_kind == PM_KIND_STRING)
+        pm_string_release(deref(it->kbuf));
+    if (t->elem_ref)
+        pm_string_release(deref(it->ebuf));
+    it->captured = false;
+}
+
+static void capture(pm_iter *it, const pm_maptype *t)
+{
+    if (!it->kbuf)
+        return;     /* an internal iterator: used under the lock only */
+    capture_release(it, t);
+    image_copy_out(t->key_kind, t->keysize, it->key, it->kbuf);
+    image_copy_out(t->elem_kind, t->elemsize, it->elem, it->ebuf);
+    it->captured = true;
+}
+
 int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter *it)
 {
+    uint8_t *kbuf = it->kbuf, *ebuf = it->ebuf;
     memset(it, 0, sizeof *it);
+    it->kbuf = kbuf;
+    it->ebuf = ebuf;
     it->done = true;
     if (h->count == 0)
         return PM_OK;   /* no draw, no flags, no allocation */
@@ -96,6 +124,7 @@ void pm_iter_release_internal(pm_iter *it)
 {
     if (!it->h)
         return;
+    capture_release(it, it->h->t);
     gc_decref(it->bobj);
     gc_decref(it->buckets);
     ovrec_release(it->h->rt, it->ovf[0]);
@@ -126,6 +155,7 @@ int pm_iter_next_internal(pm_iter *it)
             if (bucket == it->startBucket && it->wrapped) {
                 it->key = it->elem = NULL;
                 it->done = true;
+                capture_release(it, t);
                 return PM_OK;
             }
             if (h_growing(h) && it->B == h->B) {
@@ -185,6 +215,7 @@ int pm_iter_next_internal(pm_iter *it)
                 it->key = rk;
                 it->elem = re;
             }
+            capture(it, t);
             it->bucket = bucket;
             it->bptr = b;
             set_holder(it, holder);

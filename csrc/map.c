@@ -1569,7 +1569,7 @@ static int mapclear(pm_hmap *h)
 static int clear_idiom_loop(pm_hmap *h)
 {
     const pm_maptype *t = h->t;
-    pm_iter it;
+    pm_iter it = {0};   /* no kbuf: an internal iterator, read under the lock */
     int rc = pm_iter_init_internal(h, -1, 0, &it);
     if (rc != PM_OK)
         return rc;
@@ -1677,7 +1677,7 @@ void map_header(const pm_hmap *h, pm_header *out)
  * are followed from any of them (for pointer-free buckets the GC reaches
  * the same buckets through extra.overflow instead), and boxes are counted
  * from every non-nil pointer slot.  Marks count shared objects once. */
-static void walk_array(const pm_hmap *h, gobj *arr, uint8_t epoch,
+static void walk_array(const pm_hmap *h, gobj *arr, uint8_t epoch, uint32_t pepoch,
                        uint64_t *overflow, uint64_t *indirect, uint64_t *pointees)
 {
     const pm_maptype *t = h->t;
@@ -1686,10 +1686,14 @@ static void walk_array(const pm_hmap *h, gobj *arr, uint8_t epoch,
     for (uint64_t i = 0; i < arr->nbuckets; i++) {
         unsigned char *b = bucket_at(arr, t, i);
         while (b) {
-            /* Evacuated pointerful slots are cleared, so no pointee is seen twice. */
+            /* Every non-nil slot holds its pointee (a slot evacuated while an
+             * iterator ran, or in an unlinked preallocated bucket of the old
+             * array, keeps it, as Go's GC scanning the array would): count
+             * each pointee once.  Pointees can be shared between maps, so
+             * their marks come from a process-wide walk counter. */
             for (unsigned s = 0; pe && s < bucketCnt; s++) {
-                unsigned char *p = isEmpty(b[s]) ? NULL : deref(bmap_elem(t, b, s));
-                if (p)
+                unsigned char *p = deref(bmap_elem(t, b, s));
+                if (p && __atomic_exchange_n(&GOBJ_OF(p)->pmark, pepoch, __ATOMIC_RELAXED) != pepoch)
                     *pointees += GOBJ_OF(p)->charged;
             }
             for (unsigned s = 0; (ik || ie) && s < bucketCnt; s++) {
@@ -1747,10 +1751,14 @@ void map_memory(pm_hmap *h, pm_memory *out)
     uint8_t epoch = ++h->mem_epoch;
     if (epoch == 0)
         epoch = ++h->mem_epoch;
+    static uint32_t pointee_walks;
+    uint32_t pepoch = __atomic_add_fetch(&pointee_walks, 1, __ATOMIC_RELAXED);
+    if (pepoch == 0)
+        pepoch = __atomic_add_fetch(&pointee_walks, 1, __ATOMIC_RELAXED);
     if (h->buckets)
-        walk_array(h, h->buckets, epoch, &out->overflow, &out->indirect, &out->pointees);
+        walk_array(h, h->buckets, epoch, pepoch, &out->overflow, &out->indirect, &out->pointees);
     if (h->oldbuckets)
-        walk_array(h, h->oldbuckets, epoch, &out->overflow, &out->indirect, &out->pointees);
+        walk_array(h, h->oldbuckets, epoch, pepoch, &out->overflow, &out->indirect, &out->pointees);
     out->total = out->hmap + out->extra + out->buckets + out->oldbuckets + out->overflow +
                  out->overflow_slice + out->indirect + out->pointees;
     out->allocated = h->allocated;
@@ -1835,7 +1843,19 @@ int pm_hash_key(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, size_t 
 int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out)
 {
     pm_iter *it = calloc(1, sizeof *it);
-    if (!it) {
+    const pm_maptype *t = h->t;
+    size_t ks = t->key_kind == PM_KIND_STRING ? 16 : t->keysize;
+    size_t es = t->elem_kind == PM_KIND_STRING ? 16 : t->elemsize;
+    if (it) {
+        it->kbuf = malloc(ks ? ks : 1);
+        it->ebuf = malloc(es ? es : 1);
+    }
+    if (!it || !it->kbuf || !it->ebuf) {
+        if (it) {
+            free(it->kbuf);
+            free(it->ebuf);
+        }
+        free(it);
         set_error("out of memory");
         return PM_ENOMEM;
     }
@@ -1850,6 +1870,8 @@ int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out)
         pm_unlock_write(h);
     }
     if (rc != PM_OK) {
+        free(it->kbuf);
+        free(it->ebuf);
         free(it);
         return rc;
     }
@@ -1886,10 +1908,11 @@ int pm_iter_read(pm_iter *it, int advance, uint8_t *key_out, uint8_t *elem_out)
             if (rand_failed(h))
                 rc = PM_ERAND;
         }
-        if (rc == PM_OK && !it->done && it->key) {
+        if (rc == PM_OK && !it->done && it->captured) {
+            /* From the copies taken when the entry was reached. */
             const pm_maptype *t = h->t;
-            image_copy_out(t->key_kind, t->keysize, it->key, key_out);
-            image_copy_out(t->elem_kind, t->elemsize, it->elem, elem_out);
+            image_copy_out(t->key_kind, t->keysize, it->kbuf, key_out);
+            image_copy_out(t->elem_kind, t->elemsize, it->ebuf, elem_out);
             rc = 1;
         }
         pm_unlock_read(h);
@@ -1903,6 +1926,8 @@ void pm_iter_free(pm_iter *it)
     if (!it)
         return;
     pm_iter_release_internal(it);
+    free(it->kbuf);
+    free(it->ebuf);
     free(it);
 }
 

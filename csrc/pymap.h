@@ -123,6 +123,7 @@ typedef struct gobj {
     uint8_t kind;
     uint8_t mark;           /* used by memory walks */
     uint8_t links_heap;     /* OBJ_ARRAY: a chain links a separately allocated overflow bucket */
+    uint32_t pmark;         /* OBJ_POINTEE: the last memory walk that counted it */
     uint64_t size;          /* bytes requested */
     uint64_t charged;       /* bytes Go charges for it (0 for string data) */
     uint64_t nbuckets;      /* OBJ_ARRAY: buckets in the allocation */
@@ -266,6 +267,10 @@ struct pm_iter {
     uint8_t offset, wrapped, B, i;
     uint64_t clearSeq;
     ovrec *ovf[2];          /* it.overflow, it.oldoverflow (references) */
+    uint8_t *kbuf, *ebuf;   /* API iterators: the current entry's key and elem images,
+                               copied when it is reached (strings and pointees hold a
+                               reference), as Go's range loop reads *it.key at once */
+    bool captured;          /* kbuf/ebuf hold the current entry */
     bool done;
     int busy;               /* try-lock: one thread at a time per iterator */
 };

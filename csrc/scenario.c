@@ -147,7 +147,7 @@ static int range_keys(runner *r, pm_hmap *h, const pm_op *o, bool del)
 /* for k, v := range src { if dst: dst[k] = v }, src read-locked by the caller. */
 static int range_over(runner *r, pm_hmap *src, pm_hmap *dst)
 {
-    pm_iter it;
+    pm_iter it = {0};   /* no kbuf: an internal iterator, read under the lock */
     int rc = pm_iter_init_internal(src, -1, 0, &it);
     if (rc == PM_OK && src->rt->rand_failed)
         rc = PM_ERAND;

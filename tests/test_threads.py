@@ -391,10 +391,6 @@ def test_drop_while_other_threads_use_the_same_handle():
     assert not unexpected, unexpected[:3]
 
 
-@pytest.mark.xfail(reason="pm_iter_new leaves the current entry pointing into indirect key/elem boxes "
-                          "it holds no reference on; a clear or delete before the first pm_iter_read frees "
-                          "them (heap-use-after-free in pm_iter_read under ASan, garbage elems without)",
-                   strict=False)
 def test_iterators_opened_while_another_thread_clears():
     """MapIterator() is two C calls (mapiterinit, then the read of the first
     entry); another thread's clear or delete may land between them.  With

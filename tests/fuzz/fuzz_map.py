@@ -136,15 +136,13 @@ def addr(m: pymap.GoMap) -> int:
     return int(ffi.cast("uintptr_t", m._ptr))
 
 
-# A known bug: while a map[K]*[N]byte grows, memory().pointees counts a
-# pointee twice when an evacuated old slot still holds it (a preallocated
-# overflow bucket of the old array, or any old bucket while an iterator is
-# open): csrc/map.c walk_array counts pointees without marks.  Until it is
-# fixed, a growing pointee map's bytes are checked between bounds instead of
-# exactly.  (Old slots can also keep a pointee alive that the map no longer
-# holds -- as in Go, whose GC scans the old array -- so the model's count is
-# only a lower bound while the map grows.)
-POINTEES_DOUBLE_COUNTED_WHILE_GROWING = True
+# memory().pointees counts every pointee a slot of the map holds exactly
+# once -- including evacuated old slots that still hold theirs (a
+# preallocated overflow bucket of the old array, or any old bucket while an
+# iterator is open), as Go's GC scanning the old array would -- so a growing
+# pointee map's bytes are checked exactly.  (True would check them between
+# bounds, as before walk_array deduplicated pointees.)
+POINTEES_DOUBLE_COUNTED_WHILE_GROWING = False
 
 _charges: dict = {}
 
