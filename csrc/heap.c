@@ -174,15 +174,21 @@ void heap_unlock(mheap *hp)
 
 static void heap_commit(mheap *hp, bool sweep_done);
 
+/* GOGC and what it derives: heapMinimum = 4 MiB * GOGC/100 (0 when off). */
+static void set_gogc(mheap *hp, int64_t gogc)
+{
+    hp->gogc = gogc < 0 ? -1 : gogc;
+    hp->heap_minimum = hp->gogc < 0 ? 0 : defaultHeapMinimum * (uint64_t)hp->gogc / 100;
+}
+
 int pm_heap_init(pm_runtime *rt)
 {
     mheap *hp = &rt->heap;
-    hp->gogc = 100;
+    set_gogc(hp, 100);
     hp->memory_limit = INT64_MAX;
     hp->gomaxprocs = 2;
     hp->cons_mark = PM_DEFAULT_CONS_MARK;
     hp->triggered = NO_TRIGGER;
-    hp->heap_minimum = defaultHeapMinimum;
     heap_commit(hp, true);
     hp->init = true;
     return PM_OK;
@@ -228,11 +234,10 @@ int pm_heap_configure(pm_runtime *rt, const pm_baseline *b, int64_t gogc, int64_
     hp->heap_marked = 0;
     hp->last_heap_scan = 0;
     hp->last_stack_scan = 0;
-    hp->gogc = gogc < 0 ? -1 : gogc;
+    set_gogc(hp, gogc);
     hp->memory_limit = memory_limit;
     hp->gomaxprocs = gomaxprocs;
     hp->echo = echo != 0;
-    hp->heap_minimum = hp->gogc < 0 ? 0 : defaultHeapMinimum * (uint64_t)hp->gogc / 100;
     heap_commit(hp, true);   /* gcinit: no sweep phase before the first cycle */
     heap_unlock(hp);
     return PM_OK;
@@ -913,8 +918,7 @@ int64_t pm_set_gogc(pm_runtime *rt, int64_t gogc)
     mheap *hp = &rt->heap;
     heap_lock(hp);
     int64_t old = hp->gogc;
-    hp->gogc = gogc < 0 ? -1 : gogc;
-    hp->heap_minimum = hp->gogc < 0 ? 0 : defaultHeapMinimum * (uint64_t)hp->gogc / 100;
+    set_gogc(hp, gogc);
     heap_commit(hp, true);
     maybe_gc(rt);
     heap_unlock(hp);

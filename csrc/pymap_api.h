@@ -87,6 +87,8 @@ int pm_version_count(void);
 const char *pm_version_name(int v);
 /* Does this version force every hashkey word odd (<= 1.22)? */
 int pm_version_hashkey_odd(int v);
+/* Does this version have the clear builtin (>= 1.21)?  Else the range-delete idiom. */
+int pm_version_clear_builtin(int v);
 
 /* Runtime: a modelled Go process (hashkey, random source, allocation limit). */
 pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,

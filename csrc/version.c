@@ -34,6 +34,11 @@ const char *pm_version_name(int v)
     return (v >= 0 && v < pm_nversions) ? pm_versions[v].name : NULL;
 }
 
+int pm_version_clear_builtin(int v)
+{
+    return v >= 0 && v < pm_nversions && pm_versions[v].clear_builtin;
+}
+
 int pm_version_hashkey_odd(int v)
 {
     return v >= 0 && v < pm_nversions && pm_versions[v].hashkey_odd;

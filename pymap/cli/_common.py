@@ -15,8 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence, TextIO
 
 from .. import GO_VERSIONS
+from .._map import _version_index
+from .._native import lib
 
 DEFAULT_GO = "1.23"
+
+
+def has_clear_builtin(go: str) -> bool:
+    """The version has clear(m) (from the version table); before 1.21 the
+    range-delete idiom compiles to the same mapclear."""
+    return bool(lib.pm_version_clear_builtin(_version_index(go)))
 
 
 class CLIError(Exception):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .. import MapType, Runtime, Scenario, __version__
-from ._common import Output, Table, fmt_bytes, parse_count, progress
+from ._common import DEFAULT_GO, Output, Table, fmt_bytes, has_clear_builtin, parse_count, progress
 from .layout import HMAP_FIELDS
 
 SCHEMA_VERSION = 1
@@ -33,7 +33,7 @@ def _rt(go: str, **kw: Any) -> Runtime:
 
 
 def _clear_name(go: str) -> str:
-    return "clear(m)" if go not in ("1.19", "1.20") else "the range-delete idiom (mapclear; no clear() before 1.21)"
+    return "clear(m)" if has_clear_builtin(go) else "the range-delete idiom (mapclear; no clear() before 1.21)"
 
 
 def _hmap_struct(go: str) -> tuple[int, int, bool, int]:
@@ -319,7 +319,7 @@ def evaluate(go: str, n: int, bar: Any = None) -> list[Claim]:
 
 
 def command(args: Any, out: Output) -> int:
-    go = args.go or "1.23"
+    go = args.go or DEFAULT_GO
     n = parse_count(args.n, "--n", 16) if args.n is not None else 100_000
     with progress(len(CLAIMS), "checking claims") as bar:
         claims = evaluate(go, n, bar)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, TextIO
 
 from .. import MapType, Runtime
+from ._common import DEFAULT_GO, has_clear_builtin
 
 
 def run(go: str, n: int, seed: int, out: TextIO) -> int:
@@ -48,7 +49,7 @@ def run(go: str, n: int, seed: int, out: TextIO) -> int:
         del m[i]
     row("delete every other key")
     m.clear()
-    row("clear(m)" if go not in ("1.19", "1.20") else "range-delete idiom")
+    row("clear(m)" if has_clear_builtin(go) else "range-delete idiom")
     rt.gc()
     row("runtime.GC()")
     m.drop()
@@ -62,4 +63,4 @@ def run(go: str, n: int, seed: int, out: TextIO) -> int:
 
 
 def command(args: Any, out: Any) -> int:
-    return run(args.go or "1.23", args.n, args.seed if args.seed is not None else 1, out.stream)
+    return run(args.go or DEFAULT_GO, args.n, args.seed if args.seed is not None else 1, out.stream)

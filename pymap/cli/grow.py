@@ -20,7 +20,7 @@ import numpy as np
 from .. import GoMap, MapType, Runtime, __version__
 from .._native import lib
 from .._types import parse_kind
-from ._common import CLIError, Output, Table, fmt_bytes, progress
+from ._common import DEFAULT_GO, CLIError, Output, Table, fmt_bytes, progress
 
 SCHEMA_VERSION = 1
 _INTS = (lib.PM_KIND_INT, lib.PM_KIND_UINT)
@@ -251,7 +251,7 @@ def command(args: Any, out: Output) -> int:
     t = map_type(args.key, args.elem)
     n = parse_count(args.n, "--n", 0)
     hint = parse_count(args.hint, "--hint", 0) if args.hint is not None else 0
-    go = args.go or "1.23"
+    go = args.go or DEFAULT_GO
     seed = 1 if args.seed is None else args.seed
     with progress(max(n, 1), f"inserting {n:,} keys", enabled=n >= 200_000) as bar:
         events, samples = timeline(t, go, n, hint, seed, bar=bar)

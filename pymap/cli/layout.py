@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .. import MapType, Runtime, __version__
-from ._common import Output, Table
+from ._common import DEFAULT_GO, Output, Table
 from .grow import Inserter, map_type, timeline
 
 SCHEMA_VERSION = 1
@@ -113,7 +113,7 @@ def _slot(kind: str, spelling: str, size: int, slot: int, indirect: bool) -> str
 
 def command(args: Any, out: Output) -> int:
     t = map_type(args.key, args.elem)
-    go = args.go or "1.23"
+    go = args.go or DEFAULT_GO
     lay = measure(t, go, 1 if args.seed is None else args.seed)
     if args.json:
         json.dump({"schema": "pymap.layout", "schema_version": SCHEMA_VERSION, "pymap_version": __version__,

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional
 
 from .. import Runtime, Scenario, __version__
 from .._heap import MemStats
-from ._common import (CLIError, Output, Table, fmt_bytes, fmt_gogc, fmt_limit, parse_bytes, parse_go,
+from ._common import (DEFAULT_GO, has_clear_builtin, CLIError, Output, Table, fmt_bytes, fmt_gogc, fmt_limit, parse_bytes, parse_go,
                       progress)
 
 SCHEMA_VERSION = 1
@@ -45,7 +45,7 @@ class Variant:
 
 @dataclass
 class Config:
-    go: str = "1.23"
+    go: str = DEFAULT_GO
     seed: int = 1
     gogc: Optional[int] = 100
     memory_limit: Optional[int] = None
@@ -194,7 +194,7 @@ class Builtin:
 
 
 def _clear_label(go: str) -> str:
-    return "clear(m)" if go not in ("1.19", "1.20") else "for k := range m { delete(m, k) }"
+    return "clear(m)" if has_clear_builtin(go) else "for k := range m { delete(m, k) }"
 
 
 def _build_clear_vs_drop(cfg: Config) -> list[Variant]:
@@ -360,12 +360,12 @@ def _build_pool(cfg: Config) -> list[Variant]:
     steps = [
         StepDef("m := pool.Get() (New: make(map[int64]int64))", [dict(get_new)], "Get"),
         StepDef(f"m[i] = i for i < {n:,}", fill_ops(0, 0, n), "fill"),
-        StepDef("clear(m); pool.Put(m)" if cfg.go not in ("1.19", "1.20") else "range-delete m; pool.Put(m)",
+        StepDef("clear(m); pool.Put(m)" if has_clear_builtin(cfg.go) else "range-delete m; pool.Put(m)",
                 [{"op": "clear"}, {"op": "pool_put"}], "Put"),
         StepDef("runtime.GC()", [{"op": "gc"}], "GC"),
         StepDef("m = pool.Get()", [dict(get_new)], "Get"),
         StepDef(f"m[i] = i for i < {n:,}", fill_ops(0, 0, n), "fill"),
-        StepDef("clear(m); pool.Put(m)" if cfg.go not in ("1.19", "1.20") else "range-delete m; pool.Put(m)",
+        StepDef("clear(m); pool.Put(m)" if has_clear_builtin(cfg.go) else "range-delete m; pool.Put(m)",
                 [{"op": "clear"}, {"op": "pool_put"}], "Put"),
         StepDef("runtime.GC()", [{"op": "gc"}], "GC"),
         StepDef("runtime.GC()", [{"op": "gc"}], "GC"),
@@ -726,7 +726,7 @@ def command(args: Any, out: Output) -> int:
     if args.file:
         doc = load_toml(args.file)
         variant, settings = variant_from_file(doc, args.file, args.n)
-        cfg = Config(go=args.go or settings.get("go", "1.23"),
+        cfg = Config(go=args.go or settings.get("go", DEFAULT_GO),
                      seed=args.seed if args.seed is not None else settings.get("seed", 1),
                      gogc=args.gogc if args.gogc_given else settings.get("gogc", 100),
                      memory_limit=args.memlimit if args.memlimit_given else settings.get("memory_limit"),
@@ -745,7 +745,7 @@ def command(args: Any, out: Output) -> int:
             extra["window"] = args.window
         if args.size is not None:
             extra["size"] = args.size
-        cfg = Config(go=args.go or "1.23", seed=1 if args.seed is None else args.seed, gogc=args.gogc,
+        cfg = Config(go=args.go or DEFAULT_GO, seed=1 if args.seed is None else args.seed, gogc=args.gogc,
                      memory_limit=args.memlimit, n=n, extra=extra)
         variants = b.build(cfg)
         if b.name == "churn":

@@ -75,6 +75,7 @@ __all__ = [
     "build_oracle",
     "cache_root",
     "debian_offers_go119",
+    "require",
     "toolchain",
     "why_missing",
 ]
@@ -259,6 +260,21 @@ def why_missing(version: str) -> str:
 # --------------------------------------------------------------------------
 # Building the oracle
 # --------------------------------------------------------------------------
+
+
+def require(version: str) -> Path:
+    """The toolchain for a test, installing it if needed; when it cannot be
+    had the calling test is skipped -- or fails under CI=true, where every
+    toolchain must be there."""
+    import pytest   # only tests call this; the oracle itself needs no pytest
+
+    go = toolchain(version, install=True)
+    if go is None:
+        reason = f"Go {version} toolchain unavailable: {why_missing(version)}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return go
 
 def _go_env(go: Path, version: str | None) -> dict[str, str]:
     root = cache_root()

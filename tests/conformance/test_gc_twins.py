@@ -26,7 +26,6 @@ A missing toolchain is a skip, except under CI=true where it fails.
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -42,15 +41,8 @@ VERSIONS = ("1.21", "1.22", "1.23", "1.24-noswiss")
 DEFAULT_CHURN_CYCLES = 10_000   # 1e5 (the issue's size) in the slow run
 
 
-def _need(version: str) -> None:
-    if goruntime.toolchain(version) is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Go {version} toolchain unavailable under CI")
-        pytest.skip(f"Go {version} toolchain unavailable")
-
-
 def _run(name: str, version: str, **flags: int):
-    _need(version)
+    goruntime.require(version)
     spec = gc_twins.twin(name)
     if flags:
         spec = gc_twins.TwinSpec(spec.name, spec.scenario, spec.env, {**spec.flags, **flags}, spec.doc)
