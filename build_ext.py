@@ -19,8 +19,10 @@ HERE = Path(__file__).resolve().parent
 os.chdir(HERE)  # sources must be relative paths
 
 VERSION = re.search(r'^version\s*=\s*"([^"]+)"', (HERE / "pyproject.toml").read_text(), re.M).group(1)
-SOURCES = ["csrc/version.c", "csrc/hash.c", "csrc/alloc.c", "csrc/map.c", "csrc/iter.c", "csrc/check.c", "csrc/clone.c",
-           "csrc/bulk.c", "csrc/scenario.c", "csrc/heap.c", "csrc/pool.c"]
+# The C core, by layer (csrc/pymap.h): the shared runtime, the generic map
+# layer, and the two map implementations.
+SOURCES = sorted(str(p.relative_to(HERE)) for layer in ("runtime", "map", "classic", "swiss")
+                 for p in (HERE / "csrc" / layer).glob("*.c"))
 
 # -flto lets the hot path inline across files (hash.c, alloc.c, map.c);
 # hidden visibility keeps internal calls off the PLT (only PyInit is exported).

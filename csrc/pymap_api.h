@@ -13,8 +13,6 @@
  * except strings, which cross as their UTF-8/byte contents.
  */
 
-#define PYMAP_ABI_VERSION 1
-
 /* Status codes. */
 #define PM_OK 0
 #define PM_ENOMEM -1        /* the machine (malloc) refused */
@@ -22,8 +20,16 @@
 #define PM_ERAND -3         /* the user's rand callback failed */
 #define PM_EARG -4          /* bad argument (message in pm_last_error) */
 #define PM_ENOTFOUND -5     /* key absent */
-#define PM_EBUSY -6         /* another thread is inside this map */
+#define PM_EBUSY -6         /* another thread is inside this map: concurrent map read and map write */
 #define PM_ECHECK -7        /* the debug consistency check failed after a mutation */
+#define PM_EINVARIANT -8    /* the consistency checker found a broken invariant */
+#define PM_EIMPL -9         /* the call does not apply to this map implementation */
+#define PM_EBUSY_WRITES -10 /* another thread is writing this map: concurrent map writes */
+#define PM_EBUSY_ITER -11   /* another thread is using this iterator */
+
+/* Map implementations (the version table's map_impl column). */
+#define PM_IMPL_CLASSIC 0   /* hmap/bmap buckets */
+#define PM_IMPL_SWISS 1     /* Swiss tables (internal/runtime/maps) */
 
 /* Go value kinds a map key or elem can have. */
 #define PM_KIND_BOOL 1
@@ -42,6 +48,7 @@
 #define PM_RAND_ITER 1
 #define PM_RAND_NOVERFLOW 2
 #define PM_RAND_NANHASH 3
+#define PM_RAND_SEED 4       /* a Swiss map's 64-bit seed */
 
 /* Where a bucket of a chain lives. */
 #define PM_ORIGIN_ARRAY 0
@@ -50,7 +57,7 @@
 
 typedef struct pm_runtime pm_runtime;
 typedef struct pm_maptype pm_maptype;
-typedef struct pm_hmap pm_hmap;
+typedef struct pm_map pm_map;
 typedef struct pm_iter pm_iter;
 
 typedef uint64_t (*pm_randfn)(void *ctx, int purpose, int *err);
@@ -59,9 +66,15 @@ typedef uint64_t (*pm_randfn)(void *ctx, int purpose, int *err);
 typedef struct {
     uint32_t key_size, elem_size;           /* sizeof(K), sizeof(V) */
     uint32_t key_slot_size, elem_slot_size; /* 8 when stored indirectly */
-    uint32_t bucket_size;
+    uint32_t key_align, elem_align;         /* alignment of what a slot stores */
+    uint32_t bucket_size;                   /* classic bmap */
+    uint32_t bucket_keys_offset, bucket_elems_offset, bucket_overflow_offset;
+    uint32_t slot_size, elem_offset;        /* Swiss slot struct {K'; V'} */
+    uint32_t group_size;                    /* Swiss group: control word + 8 slots */
+    int assign_path;                        /* the mapassign variant Go's compiler picks (0 generic,
+                                               1 fast32, 2 fast64, 3 fast64ptr, 4 faststr) */
     int indirect_key, indirect_elem, reflexive_key, need_key_update;
-    int has_pointers;                       /* the bucket type has pointers */
+    int has_pointers;                       /* the bucket / group type has pointers */
 } pm_typeinfo;
 
 /* A snapshot of the hmap header and mapextra. */
@@ -76,11 +89,32 @@ typedef struct {
     uint64_t nbuckets_alloc;                /* buckets in the current allocation */
 } pm_header;
 
-/* Bytes charged, per category (see MapMemory in the Python layer). */
+/* Bytes charged, per category (see MapMemory in the Python layer).  The
+ * classic map fills hmap..overflow_slice, the Swiss map map..small_group;
+ * indirect, pointees, total and allocated are common. */
 typedef struct {
-    uint64_t hmap, extra, buckets, oldbuckets, overflow, overflow_slice,
-             indirect, pointees, total, allocated;
+    uint64_t hmap, extra, buckets, oldbuckets, overflow, overflow_slice;
+    uint64_t map, directory, tables, groups, small_group;
+    uint64_t indirect, pointees, total, allocated;
 } pm_memory;
+
+/* A Swiss map's header (maps.Map). */
+typedef struct {
+    uint64_t used, seed;
+    int64_t dir_len;                        /* 0: small map, or no storage yet */
+    uint32_t global_depth, global_shift;
+    int tombstone_possible, small, has_storage;
+    uint64_t clear_seq;
+    int64_t ntables;                        /* distinct tables */
+} pm_swiss_header;
+
+/* One table of a Swiss map. */
+typedef struct {
+    int64_t index;                          /* first directory entry; -1 once replaced */
+    uint32_t capacity, used, growth_left, local_depth;
+    uint32_t tombstones;                    /* counted from the control bytes */
+    uint64_t ngroups;
+} pm_swiss_table;
 
 /* Versions: index into the table in version.c. */
 int pm_version_count(void);
@@ -89,6 +123,18 @@ const char *pm_version_name(int v);
 int pm_version_hashkey_odd(int v);
 /* Does this version have the clear builtin (>= 1.21)?  Else the range-delete idiom. */
 int pm_version_clear_builtin(int v);
+/* PM_IMPL_CLASSIC or PM_IMPL_SWISS: the builtin map of this version. */
+int pm_version_map_impl(int v);
+/* A version row, for Python (the one source of version facts). */
+typedef struct {
+    int map_impl, tested, clear_builtin, hashkey_odd, alloc_headers, rand64;
+    int classic_load_factor_num;    /* load factor = num / 2 per bucket */
+    int classic_hmap_size, classic_clear_marks_empty, classic_clear_seq;
+    int swiss_tombstone_possible, swiss_small_update_grows, swiss_clone_structural;
+    int swiss_clear_mode;           /* 0 every group, 1 groups with a full slot, 2 + the density heuristic */
+    int swiss_prune_paths;          /* bit i: assign path i prunes (see pm_typeinfo.assign_path) */
+} pm_versioninfo;
+int pm_version_info(int v, pm_versioninfo *out);
 
 /* Runtime: a modelled Go process (hashkey, random source, allocation limit). */
 pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
@@ -101,6 +147,7 @@ const char *pm_last_error(void);
 /* During a rand callback: the elem image of the entry evacuate is rehashing,
  * or NULL when the draw hashes the operation's own key. */
 const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt);
+int pm_runtime_map_impl(const pm_runtime *rt);
 
 /* Map types. */
 pm_maptype *pm_maptype_new(int key_kind, uint32_t key_size, int elem_kind, uint32_t elem_size);
@@ -111,54 +158,70 @@ void pm_maptype_info(const pm_maptype *t, pm_typeinfo *out);
 int pm_hash_key(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, size_t keylen,
                 uint64_t seed, uint64_t *out);
 
-/* Maps.  pm_makemap: hint < 0 or hint*bucketsize > 2^48 is treated as 0. */
-int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_hmap **out);
-void pm_map_release(pm_hmap *h);        /* drop the caller's reference */
-void pm_map_retain(pm_hmap *h);         /* take another reference */
-const pm_maptype *pm_map_type(const pm_hmap *h);
-int pm_mapassign(pm_hmap *h, const uint8_t *key, size_t keylen,
+/* Maps.  pm_makemap: make(map[K]V, hint) with the version's map; bogus
+ * hints (negative, or too large to allocate) are treated as 0. */
+int pm_makemap(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_map **out);
+void pm_map_release(pm_map *m);        /* drop the caller's reference */
+void pm_map_retain(pm_map *m);         /* take another reference */
+const pm_maptype *pm_map_type(const pm_map *m);
+int pm_mapassign(pm_map *m, const uint8_t *key, size_t keylen,
                  const uint8_t *elem, size_t elemlen);
 /* pm_mapaccess: 1 if found (the elem image copied into out), 0 if not (out
  * zeroed), or a negative status.  A string elem's data gains a reference,
  * so another thread's delete cannot free it before the caller has read it:
  * release it with pm_string_release. */
-int pm_mapaccess(pm_hmap *h, const uint8_t *key, size_t keylen, uint8_t *out);
+int pm_mapaccess(pm_map *m, const uint8_t *key, size_t keylen, uint8_t *out);
 void pm_string_release(const uint8_t *data);
-int pm_mapdelete(pm_hmap *h, const uint8_t *key, size_t keylen, int *deleted);
-int pm_mapclear(pm_hmap *h);
-int pm_set_hash0(pm_hmap *h, uint32_t hash0);
+int pm_mapdelete(pm_map *m, const uint8_t *key, size_t keylen, int *deleted);
+int pm_mapclear(pm_map *m);
+/* maps.Clone(m): a new map (the caller's reference). */
+int pm_mapclone(pm_map *m, pm_map **out);
+int pm_map_impl(const pm_map *m);
+/* Classic: set hash0 while the map is empty (replaying a real run). */
+int pm_set_hash0(pm_map *m, uint32_t hash0);
+/* Swiss: set the seed while the map is empty. */
+int pm_set_seed(pm_map *m, uint64_t seed);
 /* Inspection takes the map's read lock: PM_EBUSY while another thread
  * writes.  len(m) reads the count alone, lock-free, as Go's len does. */
-int64_t pm_map_len(const pm_hmap *h);
-int pm_map_header(pm_hmap *h, pm_header *out);
-int pm_map_memory(pm_hmap *h, pm_memory *out);
-/* Consistency checker: PM_OK, or PM_EARG with the finding in pm_last_error. */
-int pm_map_check(pm_hmap *h);
+int64_t pm_map_len(const pm_map *m);
+int pm_map_header(pm_map *m, pm_header *out);
+int pm_map_memory(pm_map *m, pm_memory *out);
+/* Consistency checker: PM_OK, or PM_EINVARIANT with the finding in pm_last_error. */
+int pm_map_check(pm_map *m);
 /* Bracket a multi-call inspection (the bucket walk below) with the read
  * lock: pass what pm_map_read_lock returned to pm_map_read_unlock.  A
  * thread holding the write lock (a rand callback mid-operation) inspects
  * without a lock. */
 #define INSPECT_LOCKED 0
 #define INSPECT_REENTRANT 1
-int pm_map_read_lock(pm_hmap *h);
-void pm_map_read_unlock(pm_hmap *h, int how);
+int pm_map_read_lock(pm_map *m);
+void pm_map_read_unlock(pm_map *m, int how);
 void pm_set_debug_check(int on);        /* run the checker after every mutation */
 
-/* Bucket inspection: chain `index` of the current (old=0) or old (old=1)
- * array.  pm_chain_len returns -1 when that array does not exist. */
-int64_t pm_chain_len(const pm_hmap *h, int old, uint64_t index);
-const uint8_t *pm_chain_bucket(const pm_hmap *h, int old, uint64_t index, int64_t pos,
+/* Classic bucket inspection: chain `index` of the current (old=0) or old
+ * (old=1) array.  pm_chain_len returns -1 when that array does not exist
+ * (or the map is not classic). */
+int64_t pm_chain_len(const pm_map *m, int old, uint64_t index);
+const uint8_t *pm_chain_bucket(const pm_map *m, int old, uint64_t index, int64_t pos,
                                int *origin, int64_t *array_index);
+/* Swiss inspection, under pm_map_read_lock like the bucket walk.  Tables
+ * are numbered 0..ntables-1 in directory order of their first entry;
+ * pm_swiss_directory writes dir_len table numbers.  pm_swiss_group returns
+ * the group's memory (control word, then 8 slots of slot_size bytes), or
+ * NULL; table -1 is the small map's group. */
+int pm_swiss_header_read(pm_map *m, pm_swiss_header *out);
+int pm_swiss_table_read(const pm_map *m, int64_t table, pm_swiss_table *out);
+int pm_swiss_directory(const pm_map *m, int64_t *out, int64_t n);
+const uint8_t *pm_swiss_group(const pm_map *m, int64_t table, uint64_t group);
+
 /* Decoding helpers for slot images read from bucket memory. */
 const uint8_t *pm_string_data(const uint8_t *header, uint64_t *len);
 const uint8_t *pm_deref(const uint8_t *slot);
 
-/* Iteration (mapiterinit / mapiternext).  start_bucket < 0: draw "iter". */
-int pm_iter_new(pm_hmap *h, int64_t start_bucket, int offset, pm_iter **out);
-/* Current entry: 1 and key/elem image pointers, or 0 at the end.  The
- * pointers are only safe while no other thread can write the map: from
- * Python use pm_iter_read. */
-int pm_iter_current(const pm_iter *it, const uint8_t **key, const uint8_t **elem);
+/* Iteration (mapiterinit / mapiternext, Iter.Init / Iter.Next).  given = 0:
+ * the start is drawn ("iter"); else (a, b) is classic (startBucket, offset)
+ * or Swiss (entryOffset, dirOffset). */
+int pm_iter_new(pm_map *m, int given, uint64_t a, uint64_t b, pm_iter **out);
 int pm_iter_next(pm_iter *it);
 /* Advance first (if `advance`), then copy the current entry's key and elem
  * images into the caller's buffers (key_size/elem_size bytes, 16 for
@@ -166,18 +229,18 @@ int pm_iter_next(pm_iter *it);
  * map's read lock.  1 = an entry, 0 = the end, or a negative status.  A
  * second thread using the same iterator meanwhile gets PM_EBUSY. */
 int pm_iter_read(pm_iter *it, int advance, uint8_t *key_out, uint8_t *elem_out);
-void pm_iter_start(const pm_iter *it, uint64_t *start_bucket, int *offset);
+void pm_iter_start(const pm_iter *it, uint64_t *a, uint64_t *b);
 void pm_iter_free(pm_iter *it);
 
 /* The per-operation fast path for 8-byte integer keys and elems
  * (map[int64]int64): pm_access_i64 returns the elem, or `miss` when the key
  * is absent or the call failed -- a caller that gets `miss` back asks again
  * through pm_mapaccess to tell the cases apart. */
-int pm_assign_i64(pm_hmap *h, int64_t key, int64_t elem);
-int64_t pm_access_i64(pm_hmap *h, int64_t key, int64_t miss);
+int pm_assign_i64(pm_map *m, int64_t key, int64_t elem);
+int64_t pm_access_i64(pm_map *m, int64_t key, int64_t miss);
 /* Benchmark baselines: do nothing, with the fast paths' signatures. */
-int pm_bench_nop_assign_i64(pm_hmap *h, int64_t key, int64_t elem);
-int64_t pm_bench_nop_access_i64(pm_hmap *h, int64_t key, int64_t miss);
+int pm_bench_nop_assign_i64(pm_map *m, int64_t key, int64_t elem);
+int64_t pm_bench_nop_access_i64(pm_map *m, int64_t key, int64_t miss);
 
 /* ---- Bulk operations: one call, the loop in C (bulk.c) ----
  * A vector of n values.  Fixed-size kinds: item i is the image at
@@ -199,13 +262,13 @@ typedef struct {
  * the map holds exactly the effects of the first *done.  Lookups write the
  * elem images (16-byte headers for strings, each holding a reference:
  * release them with pm_release_strings) and a found byte per key. */
-int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t *done);
-int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *found_out,
+int pm_assign_many(pm_map *m, const pm_vec *keys, const pm_vec *elems, int64_t *done);
+int pm_access_many(pm_map *m, const pm_vec *keys, uint8_t *elems_out, uint8_t *found_out,
                    int64_t *done);
-int pm_delete_many(pm_hmap *h, const pm_vec *keys, int64_t *deleted, int64_t *done);
+int pm_delete_many(pm_map *m, const pm_vec *keys, int64_t *deleted, int64_t *done);
 void pm_release_strings(const uint8_t *headers, int64_t n);
 /* for i in range(start, stop, step): m[key(i)] = elem(i); see pm_range_ok. */
-int pm_assign_range(pm_hmap *h, int64_t start, int64_t stop, int64_t step, int64_t *done);
+int pm_assign_range(pm_map *m, int64_t start, int64_t stop, int64_t step, int64_t *done);
 /* Range values: an integer kind takes i itself (it must fit), a float or
  * complex kind (T)(i), a string "key-<i>"; other elem kinds the zero value.
  * PM_OK if every i of the range has a key (and elem, when elem != 0) image. */
@@ -245,7 +308,6 @@ double pm_set_cons_mark(pm_runtime *rt, double cons_mark);     /* out of [0, 1e6
 /* gctrace text from byte `from`: copies up to cap bytes, returns the total length. */
 uint64_t pm_gctrace_read(pm_runtime *rt, uint64_t from, char *buf, uint64_t cap);
 int pm_heap_check(pm_runtime *rt);
-int pm_format_ns_as_ms(uint64_t ns, char *buf);  /* gctrace's time format (buf >= 32) */
 void pm_runtime_retain(pm_runtime *rt);
 void pm_runtime_release(pm_runtime *rt);
 
@@ -257,8 +319,8 @@ typedef struct {
 } pm_pool_stats;
 pm_pool *pm_pool_new(pm_runtime *rt);
 void pm_pool_free(pm_pool *p);
-int pm_pool_put(pm_pool *p, pm_hmap *h, int pid);   /* the pool takes a reference */
-pm_hmap *pm_pool_get(pm_pool *p, int pid);          /* NULL: call New; else the caller's reference */
+int pm_pool_put(pm_pool *p, pm_map *m, int pid);   /* the pool takes a reference */
+pm_map *pm_pool_get(pm_pool *p, int pid);          /* NULL: call New; else the caller's reference */
 void pm_pool_get_stats(pm_pool *p, pm_pool_stats *out);
 
 /* ---- The scenario runner (scenario.c) ----
@@ -290,7 +352,11 @@ typedef struct {
 typedef struct {
     int32_t op, map;            /* the step's op and the slot it acted on last */
     int32_t live;               /* the slot holds a map */
-    uint32_t B, noverflow, growing, same_size_grow;
+    int32_t impl;               /* PM_IMPL_*: which fields below apply */
+    uint32_t B, noverflow, growing, same_size_grow;     /* classic */
+    int64_t dir_len, ntables;   /* Swiss */
+    uint64_t capacity;          /* Swiss: slots in all tables (8 for a small map) */
+    uint32_t global_depth;      /* Swiss */
     int64_t count;
     uint64_t nevacuate;
     uint64_t bytes;             /* the map's bytes (pm_memory.total) */
@@ -305,7 +371,7 @@ typedef struct {
  * references go in, and what the slots hold at the end comes back (also on
  * failure).  snaps receives one snapshot per top-level op (*nsnaps of
  * them).  On failure *failed is the index of the failing record. */
-int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
+int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_map **maps,
            int32_t nmaps, pm_pool *const *pools, int32_t npools, const pm_op *ops, int64_t nops,
            pm_snapshot *snaps, int64_t *nsnaps, int64_t *failed);
 

@@ -1,17 +1,18 @@
-"""pymap: a byte-exact C model of Go's classic map, and of the heap around it.
+"""pymap: a byte-exact C model of Go's maps, and of the heap around them.
 
-pymap models the bucket-based map of Go 1.19-1.23 and of Go 1.24 built with
-GOEXPERIMENT=noswissmap ("1.24-noswiss").  Go's default map since 1.24 is a
-Swiss table, which pymap does not model.  Bucket placement is byte-exact for
-the runtime's non-AES fallback hash (GODEBUG=cpu.aes=off); doubling growth
-points and bucket-array bytes do not depend on the hash.
+Two map implementations share one runtime: the Swiss-table map of Go 1.24+
+(the default from 1.24, the only map from 1.26; DEFAULT_GO is 1.27) and the
+classic bucket map of Go 1.19-1.23 and of 1.24/1.25 built with
+GOEXPERIMENT=noswissmap ("1.24-noswiss", "1.25-noswiss").  Placement is
+byte-exact for the runtime's non-AES fallback hash (GODEBUG=cpu.aes=off);
+growth points and bytes do not depend on the hash.
 
     >>> import pymap
-    >>> rt = pymap.Runtime(go="1.23", seed=1)
+    >>> rt = pymap.Runtime(go="1.27", seed=1)
     >>> m = rt.make_map(pymap.MapType("int64", "int64"))
     >>> for i in range(9): m[i] = i
-    >>> m.B
-    1
+    >>> m.dir_len, [t.capacity for t in m.tables()]
+    (1, [16])
 """
 from ._native import lib as _lib, ffi as _ffi
 
@@ -22,6 +23,15 @@ if _built != __version__:  # a stale editable build (C edits need `pip install -
     raise ImportError(f"pymap._native was built for pymap {_built}, but this is pymap {__version__}: rebuild it")
 
 from ._map import (  # noqa: E402
+    DEFAULT_GO,
+    ClassicMap,
+    Group,
+    SwissMap,
+    SwissMapMemory,
+    Table,
+    VersionFacts,
+    version_facts,
+    version_impl,
     GO_VERSIONS,
     Bucket,
     ConcurrentMapError,
@@ -43,6 +53,15 @@ from ._heap import Baseline, MapDroppedError, MemStats, PacerState, Pool, PoolSt
 
 __all__ = [
     "GO_VERSIONS",
+    "DEFAULT_GO",
+    "ClassicMap",
+    "Group",
+    "SwissMap",
+    "SwissMapMemory",
+    "Table",
+    "VersionFacts",
+    "version_facts",
+    "version_impl",
     "Baseline",
     "MapDroppedError",
     "MemStats",

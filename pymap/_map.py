@@ -19,10 +19,16 @@ from ._native import ffi, lib
 from ._types import Decoder, Kind, parse_kind
 
 GO_VERSIONS: tuple[str, ...] = tuple(ffi.string(lib.pm_version_name(i)).decode() for i in range(lib.pm_version_count()))
-"""Modelled Go versions.  "1.20" is inferred from 1.19 (no toolchain exists to test it);
-"1.24-noswiss" is Go 1.24 built with GOEXPERIMENT=noswissmap."""
+"""Modelled Go versions.  1.19-1.23 and the "-noswiss" rows (Go built with
+GOEXPERIMENT=noswissmap) run the classic map; 1.24-1.27 the Swiss-table map.
+"1.20" is inferred from 1.19 (no toolchain exists to test it)."""
 
-RAND_PURPOSES: tuple[str, ...] = ("hash0", "iter", "noverflow", "nanhash")
+DEFAULT_GO = "1.27"
+"""The newest Go release: the default version everywhere (Runtime, GoMap, the CLI)."""
+
+_IMPL_NAMES = {lib.PM_IMPL_CLASSIC: "classic", lib.PM_IMPL_SWISS: "swiss"}
+
+RAND_PURPOSES: tuple[str, ...] = ("hash0", "iter", "noverflow", "nanhash", "seed")
 
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -52,17 +58,47 @@ def _version_index(go: str) -> int:
         raise TypeError(f"go must be a version string, not {type(go).__name__}")
     if go in GO_VERSIONS:
         return GO_VERSIONS.index(go)
-    parts = go.split(".")
-    try:
-        major_minor = (int(parts[0]), int(parts[1]))
-    except (ValueError, IndexError):
-        major_minor = None
-    if major_minor is not None and major_minor >= (1, 24):
-        raise ValueError(
-            f"Go {go} uses Swiss-table maps, which pymap does not model; "
-            "use go='1.24-noswiss' for Go 1.24 built with GOEXPERIMENT=noswissmap"
-        )
     raise ValueError(f"unknown Go version {go!r}; supported: {', '.join(GO_VERSIONS)}")
+
+
+def version_impl(go: str) -> str:
+    """"classic" or "swiss": the builtin map of Go version `go` (the version table's map_impl)."""
+    return _IMPL_NAMES[lib.pm_version_map_impl(_version_index(go))]
+
+
+@dataclass(frozen=True)
+class VersionFacts:
+    """One row of the C core's version table (csrc/runtime/version.c): what
+    differs between Go versions, as the model applies it."""
+
+    go: str
+    map_impl: str                  #: "classic" | "swiss"
+    tested: bool                   #: a real toolchain exists to test against
+    clear_builtin: bool            #: clear(m) exists (else the range-delete idiom)
+    hashkey_odd: bool              #: hashkey words forced odd
+    alloc_headers: bool            #: 8-byte malloc headers for pointerful objects > 512 B
+    rand64: bool                   #: 64-bit draws for iteration and NaN hashes
+    classic_load_factor: float     #: entries per bucket before growing (classic)
+    classic_hmap_size: int
+    classic_clear_marks_empty: bool
+    classic_clear_seq: bool
+    swiss_tombstone_possible: bool
+    swiss_small_update_grows: bool  #: an update to a full small map grows it
+    swiss_clone_structural: bool
+    swiss_clear_mode: int           #: 0 every group, 1 groups with a full slot, 2 + density heuristic
+    swiss_prune_paths: tuple        #: the assign paths (MapType.assign_path names) that prune
+
+
+def version_facts(go: str) -> VersionFacts:
+    """The version table's row for Go version `go`."""
+    v = ffi.new("pm_versioninfo *")
+    lib.pm_version_info(_version_index(go), v)
+    return VersionFacts(
+        go, _IMPL_NAMES[v.map_impl], bool(v.tested), bool(v.clear_builtin), bool(v.hashkey_odd),
+        bool(v.alloc_headers), bool(v.rand64), v.classic_load_factor_num / 2, v.classic_hmap_size,
+        bool(v.classic_clear_marks_empty), bool(v.classic_clear_seq), bool(v.swiss_tombstone_possible),
+        bool(v.swiss_small_update_grows), bool(v.swiss_clone_structural), v.swiss_clear_mode,
+        tuple(p for i, p in enumerate(_ASSIGN_PATHS) if v.swiss_prune_paths >> i & 1))
 
 
 class Runtime:
@@ -71,7 +107,8 @@ class Runtime:
 
     ``seed`` selects SplitMix64 (stable across pymap releases); ``rand`` is
     ``rand(purpose) -> int`` in [0, 2**64), purpose one of "hash0", "iter",
-    "noverflow", "nanhash", called once per random draw the runtime makes.
+    "noverflow", "nanhash" (classic) or "seed", "iter", "nanhash" (Swiss),
+    called once per random draw the runtime makes.
     With neither, the source is seeded from os.urandom.  ``hashkey`` is the
     runtime's 4-word hashkey (each word odd for Go <= 1.22).
 
@@ -85,7 +122,7 @@ class Runtime:
 
     def __init__(
         self,
-        go: str = "1.23",
+        go: str = DEFAULT_GO,
         seed: Optional[int] = None,
         hashkey: Optional[tuple[int, int, int, int]] = None,
         rand: Optional[Callable[[str], int]] = None,
@@ -242,8 +279,13 @@ class Runtime:
             raise ValueError("max_alloc must be >= 0")
         lib.pm_runtime_set_max_alloc(self._ptr, value)
 
+    @property
+    def map_impl(self) -> str:
+        """"swiss" or "classic": the builtin map of this runtime's Go version."""
+        return _IMPL_NAMES[lib.pm_runtime_map_impl(self._ptr)]
+
     def make_map(self, t: "MapType", hint: int = 0) -> "GoMap":
-        """make(map[K]V, hint) in this runtime."""
+        """make(map[K]V, hint) in this runtime: a SwissMap or a ClassicMap."""
         return GoMap(t, hint, runtime=self)
 
     def __repr__(self) -> str:
@@ -280,7 +322,7 @@ _default_lock = threading.Lock()
 
 
 def default_runtime() -> Runtime:
-    """The Runtime used by GoMap(...) without runtime=: Go 1.23, seeded from os.urandom."""
+    """The Runtime used by GoMap(...) without runtime=: DEFAULT_GO, seeded from os.urandom."""
     global _default_rt
     with _default_lock:
         if _default_rt is None:
@@ -309,6 +351,15 @@ class MapType:
         self.key_slot_size: int = info.key_slot_size
         self.elem_slot_size: int = info.elem_slot_size
         self.bucket_size: int = info.bucket_size
+        self.key_align: int = info.key_align
+        self.elem_align: int = info.elem_align
+        self.bucket_keys_offset: int = info.bucket_keys_offset
+        self.bucket_elems_offset: int = info.bucket_elems_offset
+        self.bucket_overflow_offset: int = info.bucket_overflow_offset
+        self.slot_size: int = info.slot_size          #: Swiss: sizeof(struct{K'; V'})
+        self.elem_offset: int = info.elem_offset      #: Swiss: V's offset in a slot
+        self.group_size: int = info.group_size        #: Swiss: control word + 8 slots
+        self.assign_path: str = _ASSIGN_PATHS[info.assign_path]
         self.indirect_key: bool = bool(info.indirect_key)
         self.indirect_elem: bool = bool(info.indirect_elem)
         self.reflexive_key: bool = bool(info.reflexive_key)
@@ -330,6 +381,10 @@ class MapType:
 
     def __hash__(self) -> int:
         return hash((self.key, self.elem))
+
+
+_ASSIGN_PATHS = ("mapassign", "mapassign_fast32", "mapassign_fast64", "mapassign_fast64ptr",
+                 "mapassign_faststr")
 
 
 def _zero_value(k: Kind) -> Any:
@@ -361,8 +416,47 @@ class Bucket:
 
 
 @dataclass(frozen=True)
+class Group:
+    """One Swiss group: the control word and the decoded contents of all 8
+    slots, stale bytes as Go leaves them (cleared pointerful slots decode as
+    zero values)."""
+
+    ctrl: bytes   # byte i is slot i: 0x80 empty, 0xFE deleted, else H2 of its key
+    keys: tuple
+    elems: tuple
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a Swiss map (table.go)."""
+
+    index: int          # first directory entry of its run
+    local_depth: int
+    capacity: int       # slots
+    used: int
+    growth_left: int
+    tombstones: int     # 0xFE control bytes, counted
+    groups: list
+
+
+@dataclass(frozen=True)
+class SwissMapMemory:
+    """Bytes charged to a Swiss map, each object at the size class its Go version charges."""
+
+    map: int            # the 48-byte maps.Map
+    directory: int      # the []*table directory
+    tables: int         # the 32-byte table objects
+    groups: int         # the tables' group arrays
+    small_group: int    # a small map's one group
+    indirect: int       # boxes of keys/elems over 128 bytes
+    pointees: int       # what *[N]byte elems point at
+    total: int          # everything reachable from the map
+    allocated: int      # bytes charged since make (its TotalAlloc share)
+
+
+@dataclass(frozen=True)
 class MapMemory:
-    """Bytes charged to a map, each object at the slot size its Go version charges."""
+    """Bytes charged to a classic map, each object at the slot size its Go version charges."""
 
     hmap: int
     extra: int
@@ -414,32 +508,52 @@ def _raise(rc: int, rt: Runtime, what: str = "") -> None:
         raise err
     if rc in (lib.PM_ENOMEM, lib.PM_EMAXALLOC):
         raise MemoryError(msg)
-    if rc == lib.PM_EBUSY:
+    if rc in (lib.PM_EBUSY, lib.PM_EBUSY_WRITES):
         if what == "iter":
             raise ConcurrentMapIterationWrite("concurrent map iteration and map write")
-        if "writes" in msg:
+        if rc == lib.PM_EBUSY_WRITES:
             raise ConcurrentMapWrite(msg)
         raise ConcurrentMapReadWrite(msg)
-    if rc == lib.PM_ECHECK:
+    if rc == lib.PM_EBUSY_ITER:
+        raise ConcurrentMapError("concurrent use of one MapIterator")
+    if rc in (lib.PM_ECHECK, lib.PM_EINVARIANT):
         raise InvariantError(msg)
+    if rc == lib.PM_EIMPL:
+        raise AttributeError(msg)
     raise ValueError(msg)
 
 
 class GoMap:
-    """A Go map (classic hmap/bmap implementation) held by the C model.
+    """A Go map held by the C model: a SwissMap on Go 1.24+ (the default
+    builds), a ClassicMap (hmap/bmap) on 1.19-1.23 and the "-noswiss" rows.
 
-    GoMap is not registered as a collections.abc.MutableMapping on purpose:
-    Go maps differ from Python mappings (NaN keys are never found and each
-    insert adds an entry; deleting a missing key is not an error in Go;
-    iteration order is randomised and mutation during iteration is legal).
+    GoMap has the Go operations; each subclass adds the inspection of its
+    implementation, and asking one for the other's (``m.B`` on a Swiss map)
+    raises AttributeError naming both.  GoMap is not registered as a
+    collections.abc.MutableMapping on purpose: Go maps differ from Python
+    mappings (NaN keys are never found and each insert adds an entry;
+    deleting a missing key is not an error in Go; iteration order is
+    randomised and mutation during iteration is legal).
     """
 
     __slots__ = ("_t", "_rt", "_ptr", "_kenc", "_venc", "_vdec", "_outlen", "__weakref__")
 
-    def __new__(cls, t: MapType, *args: Any, **kwargs: Any) -> "GoMap":
-        if cls is GoMap and isinstance(t, MapType) and t._i64:
-            cls = _GoMapI64
+    _impl = ""
+
+    def __new__(cls, t: MapType, hint: int = 0, runtime: Optional[Runtime] = None) -> "GoMap":
+        rt = runtime if runtime is not None else default_runtime()
+        if isinstance(rt, Runtime) and isinstance(t, MapType):
+            cls = _map_class(cls, rt.map_impl, t)
         return object.__new__(cls)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: name the implementation that has it.
+        for other in (ClassicMap, SwissMap):
+            if other._impl != self._impl and hasattr(other, name) and not hasattr(GoMap, name):
+                raise AttributeError(
+                    f"{name!r} belongs to the {other._impl} map; this map (Go {self._rt.go}) is "
+                    f"a {self._impl} map" + (" (a Swiss table)" if self._impl == "swiss" else ""))
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __init__(self, t: MapType, hint: int = 0, runtime: Optional[Runtime] = None) -> None:
         if not isinstance(t, MapType):
@@ -452,7 +566,7 @@ class GoMap:
         rt = runtime if runtime is not None else default_runtime()
         if not isinstance(rt, Runtime):
             raise TypeError("runtime must be a pymap.Runtime")
-        out = ffi.new("pm_hmap **")
+        out = ffi.new("pm_map **")
         rc = lib.pm_makemap(rt._ptr, t._ptr, hint, out)
         if rc != lib.PM_OK:
             _raise(rc, rt)
@@ -460,8 +574,8 @@ class GoMap:
 
     @classmethod
     def _adopt(cls, ptr: Any, t: MapType, rt: Runtime) -> "GoMap":
-        """Wrap a map reference handed over by the C core (the scenario runner)."""
-        self = object.__new__(_GoMapI64 if t._i64 else cls)
+        """Wrap a map reference handed over by the C core (the scenario runner, pools)."""
+        self = object.__new__(_map_class(GoMap, _IMPL_NAMES[lib.pm_map_impl(ptr)], t))
         self._setup(ptr, t, rt)
         return self
 
@@ -652,8 +766,64 @@ class GoMap:
         if rc:
             self._bulk_fail(rc, done[0], len(r))
 
+
     def __iter__(self) -> "MapIterator":
         return MapIterator(self, "keys")
+
+    @property
+    def type(self) -> MapType:
+        return self._t
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._rt
+
+    @property
+    def impl(self) -> str:
+        """"swiss" or "classic"."""
+        return self._impl
+
+    def check(self) -> None:
+        """Run the consistency checker; raises InvariantError."""
+        rc = lib.pm_map_check(self._ptr)
+        if rc == lib.PM_EBUSY:
+            _raise(rc, self._rt)
+        if rc:
+            raise InvariantError(ffi.string(lib.pm_last_error()).decode())
+
+
+    def clone(self) -> "GoMap":
+        """maps.Clone(m): a new map in the same runtime (Go 1.25+ Swiss: the same
+        structure; 1.24 Swiss: rebuilt with hint = len)."""
+        out = ffi.new("pm_map **")
+        rc = lib.pm_mapclone(self._ptr, out)
+        if rc:
+            _raise(rc, self._rt)
+        return GoMap._adopt(out[0], self._t, self._rt)
+
+    def _memory(self) -> Any:
+        m = ffi.new("pm_memory *")
+        rc = lib.pm_map_memory(self._ptr, m)
+        if rc:
+            _raise(rc, self._rt)
+        return m
+
+    def _read_locked(self, fn: Callable[[], Any]) -> Any:
+        """Run fn under the map's read lock (a concurrent write raises)."""
+        how = lib.pm_map_read_lock(self._ptr)
+        if how < 0:
+            _raise(how, self._rt)
+        try:
+            return fn()
+        finally:
+            lib.pm_map_read_unlock(self._ptr, how)
+
+
+class ClassicMap(GoMap):
+    """Go's classic map (hmap/bmap buckets, incremental evacuation)."""
+
+    __slots__ = ()
+    _impl = "classic"
 
     def keys(self, start_bucket: Optional[int] = None, offset: Optional[int] = None) -> "MapIterator":
         return MapIterator(self, "keys", start_bucket, offset)
@@ -671,14 +841,6 @@ class GoMap:
         if rc:
             _raise(rc, self._rt)
         return h
-
-    @property
-    def type(self) -> MapType:
-        return self._t
-
-    @property
-    def runtime(self) -> Runtime:
-        return self._rt
 
     count = property(lambda self: lib.pm_map_len(self._ptr), doc="hmap.count")
     B = property(lambda self: self._header().B, doc="log2 of the number of buckets")
@@ -765,25 +927,119 @@ class GoMap:
         """The same over the old array while growing, else None."""
         return self._chains(1)
 
-    def check(self) -> None:
-        """Run the consistency checker; raises InvariantError."""
-        rc = lib.pm_map_check(self._ptr)
-        if rc == lib.PM_EBUSY:
-            _raise(rc, self._rt)
-        if rc:
-            raise InvariantError(ffi.string(lib.pm_last_error()).decode())
-
     def memory(self) -> MapMemory:
-        m = ffi.new("pm_memory *")
-        rc = lib.pm_map_memory(self._ptr, m)
-        if rc:
-            _raise(rc, self._rt)
+        m = self._memory()
         return MapMemory(m.hmap, m.extra, m.buckets, m.oldbuckets, m.overflow, m.overflow_slice,
                          m.indirect, m.pointees, m.total, m.allocated)
 
     def __repr__(self) -> str:
         h = self._header()
         return f"<pymap.GoMap map[{self._t.key}]{self._t.elem} go={self._rt.go} len={h.count} B={h.B}>"
+
+
+
+class SwissMap(GoMap):
+    """Go's Swiss-table map (internal/runtime/maps): a small group, or a
+    directory of tables of groups."""
+
+    __slots__ = ()
+    _impl = "swiss"
+
+    def keys(self, entry_offset: Optional[int] = None, dir_offset: Optional[int] = None) -> "MapIterator":
+        return MapIterator(self, "keys", entry_offset, dir_offset)
+
+    def values(self, entry_offset: Optional[int] = None, dir_offset: Optional[int] = None) -> "MapIterator":
+        return MapIterator(self, "values", entry_offset, dir_offset)
+
+    def items(self, entry_offset: Optional[int] = None, dir_offset: Optional[int] = None) -> "MapIterator":
+        """A range loop; explicit entry_offset and dir_offset (both or neither) draw nothing."""
+        return MapIterator(self, "items", entry_offset, dir_offset)
+
+    def _sheader(self) -> Any:
+        h = ffi.new("pm_swiss_header *")
+        rc = lib.pm_swiss_header_read(self._ptr, h)
+        if rc:
+            _raise(rc, self._rt)
+        return h
+
+    used = property(lambda self: lib.pm_map_len(self._ptr), doc="Map.used: live entries (len)")
+    dir_len = property(lambda self: self._sheader().dir_len, doc="directory entries; 0 for a small map")
+    global_depth = property(lambda self: self._sheader().global_depth, doc="top hash bits selecting a table")
+    global_shift = property(lambda self: self._sheader().global_shift, doc="64 - globalDepth (0 before any table)")
+    clear_seq = property(lambda self: self._sheader().clear_seq, doc="clears that did work")
+    tombstone_possible = property(lambda self: bool(self._sheader().tombstone_possible),
+                                  doc="Map.tombstonePossible (always False on 1.24)")
+    small = property(lambda self: bool(self._sheader().small), doc="dirLen == 0 and the group exists")
+
+    @property
+    def seed(self) -> int:
+        """The 64-bit hash seed; settable while the map is empty (replaying a real run)."""
+        return self._sheader().seed
+
+    @seed.setter
+    def seed(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("seed must be an int")
+        if not 0 <= value < 1 << 64:
+            raise ValueError("seed must be in [0, 2**64)")
+        rc = lib.pm_set_seed(self._ptr, value)
+        if rc:
+            _raise(rc, self._rt)
+
+    def _group(self, table: int, g: int) -> "Group":
+        t = self._t
+        p = lib.pm_swiss_group(self._ptr, table, g)
+        kdec, edec = t._k.decode, t._e.decode
+        keys, elems = [], []
+        for s in range(8):
+            kp = p + 8 + s * t.slot_size
+            keys.append(_decode_slot(kp, t.indirect_key, kdec))
+            elems.append(_decode_slot(kp + t.elem_offset, t.indirect_elem, edec))
+        return Group(bytes(ffi.buffer(p, 8)), tuple(keys), tuple(elems))
+
+    def small_group(self) -> Optional["Group"]:
+        """The small map's group, or None."""
+        return self._read_locked(lambda: self._group(-1, 0) if lib.pm_swiss_group(self._ptr, -1, 0) != ffi.NULL else None)
+
+    def _tables_locked(self) -> list["Table"]:
+        h = ffi.new("pm_swiss_header *")
+        lib.pm_swiss_header_read(self._ptr, h)
+        out = []
+        info = ffi.new("pm_swiss_table *")
+        for k in range(h.ntables):
+            rc = lib.pm_swiss_table_read(self._ptr, k, info)
+            if rc:
+                _raise(rc, self._rt)
+            groups = [self._group(k, g) for g in range(info.ngroups)]
+            out.append(Table(info.index, info.local_depth, info.capacity, info.used, info.growth_left,
+                             info.tombstones, groups))
+        return out
+
+    def tables(self) -> list["Table"]:
+        """Each distinct table once, in directory order of its first entry."""
+        return self._read_locked(self._tables_locked)
+
+    def directory(self) -> list[int]:
+        """Per directory entry, the position in tables() of its table."""
+        def read() -> list[int]:
+            n = lib.pm_swiss_header_read(self._ptr, h) or h.dir_len
+            out = ffi.new("int64_t[]", max(n, 1))
+            rc = lib.pm_swiss_directory(self._ptr, out, n)
+            if rc:
+                _raise(rc, self._rt)
+            return list(out[0:n])
+        h = ffi.new("pm_swiss_header *")
+        return self._read_locked(read)
+
+    def memory(self) -> "SwissMapMemory":
+        m = self._memory()
+        return SwissMapMemory(m.map, m.directory, m.tables, m.groups, m.small_group, m.indirect,
+                              m.pointees, m.total, m.allocated)
+
+    def __repr__(self) -> str:
+        h = self._sheader()
+        return (f"<pymap.GoMap map[{self._t.key}]{self._t.elem} go={self._rt.go} swiss len={h.used} "
+                f"dirLen={h.dir_len}>")
 
 
 _assign_i64 = lib.pm_assign_i64
@@ -797,7 +1053,7 @@ class _DroppedMap(GoMap):
     """What a GoMap becomes after drop(): every use raises MapDroppedError."""
 
     __slots__ = ()
-    _ALLOWED = frozenset({"__class__", "dropped", "__repr__", "_rt", "_t", "drop"})
+    _ALLOWED = frozenset({"__class__", "dropped", "__repr__", "_rt", "_t", "drop", "_impl"})
 
     def __getattribute__(self, name: str) -> Any:
         if name in _DroppedMap._ALLOWED:
@@ -815,9 +1071,9 @@ class _DroppedMap(GoMap):
         return "pymap.GoMap(<dropped>)"
 
 
-class _GoMapI64(GoMap):
-    """GoMap for map[int64]int64: ``m[k] = v`` and ``m[k]`` in one C call with
-    ints by value (no encoding).  Everything else is GoMap's."""
+class _I64Ops(GoMap):
+    """map[int64]int64: ``m[k] = v`` and ``m[k]`` in one C call with ints by
+    value (no encoding).  Everything else is the implementation's."""
 
     __slots__ = ()
 
@@ -845,6 +1101,24 @@ class _GoMapI64(GoMap):
         return GoMap.__getitem__(self, key)
 
 
+
+class _ClassicMapI64(_I64Ops, ClassicMap):
+    __slots__ = ()
+
+
+class _SwissMapI64(_I64Ops, SwissMap):
+    __slots__ = ()
+
+
+def _map_class(cls: type, impl: str, t: MapType) -> type:
+    """The class a new map of implementation `impl` gets, asked for as `cls`."""
+    base = SwissMap if impl == "swiss" else ClassicMap
+    if cls in (GoMap, ClassicMap, SwissMap):
+        if cls is not GoMap and cls is not base:
+            raise TypeError(f"a {impl} runtime makes {base.__name__}s, not {cls.__name__}s")
+        return (_SwissMapI64 if impl == "swiss" else _ClassicMapI64) if t._i64 else base
+    return cls
+
 def _decode_slot(p: Any, indirect: bool, dec: Decoder) -> Any:
     if indirect:
         q = lib.pm_deref(p)
@@ -857,33 +1131,39 @@ _NOT_READ = object()   # the first entry was handed out: advance on the next cal
 
 
 class MapIterator:
-    """A one-shot Go range loop over a GoMap (mapiterinit, then mapiternext per step).
+    """A one-shot Go range loop over a GoMap (mapiterinit / Iter.Init, then
+    one mapiternext / Iter.Next per step).
 
-    Creating it is mapiterinit: on an empty map nothing is drawn or allocated;
-    otherwise it draws the start (unless start_bucket and offset are given) and
-    advances to the first entry.
+    Creating it is the init: on an empty map nothing is drawn or allocated;
+    otherwise it draws the start (unless given) and advances to the first
+    entry.  The start is (start_bucket, offset) on a classic map and
+    (entry_offset, dir_offset) on a Swiss map.
     """
 
-    __slots__ = ("_m", "_it", "_mode", "_first", "_klen", "_elen", "start_bucket", "offset")
+    __slots__ = ("_m", "_it", "_mode", "_first", "_klen", "_elen", "_start")
 
-    def __init__(self, m: GoMap, mode: str = "items", start_bucket: Optional[int] = None,
-                 offset: Optional[int] = None) -> None:
-        if (start_bucket is None) != (offset is None):
-            raise ValueError("give both start_bucket and offset, or neither")
-        sb = -1
-        off = 0
-        if start_bucket is not None:
-            if isinstance(start_bucket, bool) or isinstance(offset, bool):
-                raise TypeError("start_bucket and offset must be ints")
-            sb, off = operator.index(start_bucket), operator.index(offset)  # type: ignore[arg-type]
-            nb = 1 << m.B
-            if not 0 <= sb < nb:
-                raise ValueError(f"start_bucket must be in [0, {nb})")
-            if not 0 <= off < 8:
-                raise ValueError("offset must be in [0, 8)")
+    def __init__(self, m: GoMap, mode: str = "items", a: Optional[int] = None,
+                 b: Optional[int] = None) -> None:
+        names = ("start_bucket", "offset") if m._impl == "classic" else ("entry_offset", "dir_offset")
+        if (a is None) != (b is None):
+            raise ValueError(f"give both {names[0]} and {names[1]}, or neither")
+        given, av, bv = 0, 0, 0
+        if a is not None:
+            if isinstance(a, bool) or isinstance(b, bool):
+                raise TypeError(f"{names[0]} and {names[1]} must be ints")
+            av, bv = operator.index(a), operator.index(b)  # type: ignore[arg-type]
+            if m._impl == "classic":
+                nb = 1 << m.B
+                if not 0 <= av < nb:
+                    raise ValueError(f"start_bucket must be in [0, {nb})")
+                if not 0 <= bv < 8:
+                    raise ValueError("offset must be in [0, 8)")
+            elif not (0 <= av < 1 << 64 and 0 <= bv < 1 << 64):
+                raise ValueError("entry_offset and dir_offset must be in [0, 2**64)")
+            given = 1
         nonempty = len(m) > 0
         out = ffi.new("pm_iter **")
-        rc = lib.pm_iter_new(m._ptr, sb, off, out)
+        rc = lib.pm_iter_new(m._ptr, given, av, bv, out)
         if rc:
             _raise(rc, m._rt, "iter")
         self._m = m
@@ -892,15 +1172,24 @@ class MapIterator:
         t = m._t
         self._klen = max(t._k.size if t._k.code != lib.PM_KIND_STRING else 16, 1)
         self._elen = max(t._elem_img, 1)
-        sbp = ffi.new("uint64_t *")
-        offp = ffi.new("int *")
-        lib.pm_iter_start(self._it, sbp, offp)
-        # mapiterinit on an empty map returns before choosing a start.
-        self.start_bucket: Optional[int] = sbp[0] if nonempty else None
-        self.offset: Optional[int] = offp[0] if self.start_bucket is not None else None
-        # A range loop reads its first entry at mapiterinit: copy it now, so a
-        # write to the map before the first __next__ cannot free what it reads.
+        ap = ffi.new("uint64_t *")
+        bp = ffi.new("uint64_t *")
+        lib.pm_iter_start(self._it, ap, bp)
+        # An init on an empty map returns before choosing a start.
+        self._start: Optional[tuple[int, int]] = (ap[0], bp[0]) if nonempty else None
+        # A range loop reads its first entry at init: copy it now, so a write
+        # to the map before the first __next__ cannot free what it reads.
         self._first: Any = self._read(0)
+
+    def _start_part(self, impl: str, i: int) -> Optional[int]:
+        if self._m._impl != impl:
+            raise AttributeError(f"this iterator ranges over a {self._m._impl} map")
+        return None if self._start is None else self._start[i]
+
+    start_bucket = property(lambda self: self._start_part("classic", 0), doc="classic: the random start bucket")
+    offset = property(lambda self: self._start_part("classic", 1), doc="classic: the in-bucket offset")
+    entry_offset = property(lambda self: self._start_part("swiss", 0), doc="Swiss: Iter.entryOffset")
+    dir_offset = property(lambda self: self._start_part("swiss", 1), doc="Swiss: Iter.dirOffset")
 
     def _read(self, advance: int) -> Any:
         # Buffers per call: another thread may be reading the same iterator.
@@ -909,9 +1198,7 @@ class MapIterator:
         rc = lib.pm_iter_read(self._it, advance, kbuf, ebuf)
         if rc <= 0:
             if rc < 0:
-                if rc == lib.PM_EBUSY and "iterator" in ffi.string(lib.pm_last_error()).decode():
-                    raise ConcurrentMapError("concurrent use of one MapIterator")
-                _raise(rc, self._m._rt, "iter")
+                _raise(rc, self._m._rt, "iter" if rc != lib.PM_EBUSY_ITER else "")
             return _END
         t = self._m._t
         k = e = None

@@ -268,7 +268,7 @@ class Scenario:
         from ._map import GoMap, _raise
 
         rt = self.runtime
-        slots = ffi.new("pm_hmap *[]", self._nslots)
+        slots = ffi.new("pm_map *[]", self._nslots)
         for k, m in (maps or {}).items():
             if not isinstance(m, GoMap):
                 raise TypeError(f"maps[{k}] must be a pymap.GoMap")

@@ -1,4 +1,9 @@
-"""Conformance suite setup: import path, and the fidelity matrix at session end."""
+"""Conformance suite setup: import path, and saving the run's fidelity figures.
+
+The session's figures go to fidelity.results_dir() (under .toolchains/),
+never into the checkout; `python tests/conformance/fidelity.py --write`
+folds them into docs/fidelity.* and README.md.
+"""
 import sys
 from pathlib import Path
 
@@ -9,4 +14,4 @@ import fidelity  # noqa: E402
 
 def pytest_sessionfinish(session, exitstatus):
     if fidelity.STATS:
-        fidelity.write_matrix()
+        fidelity.save_results()

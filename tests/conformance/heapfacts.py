@@ -51,16 +51,31 @@ SRC = HERE / "heap_oracle"
 # Versions the heap facts are checked on.  The program clears with the
 # range-delete idiom, so it also builds with 1.19 (`--version 1.19` runs it),
 # but 1.19's runtime/metrics lack /gc/scan/* and /gc/heap/live and several
-# facts below differ there: 1.19 is not asserted yet.
-VERSIONS = ("1.21", "1.22", "1.23", "1.24-noswiss")
+# facts below differ there: 1.19 is not asserted yet.  On every version the
+# compiler turns that idiom (int64 and string keys are reflexive) into
+# runtime.mapclear, the function the clear builtin (1.21+) calls: checked in
+# the 1.24-1.27 and 1.25-noswiss binaries with `go tool objdump`.
+CLASSIC_VERSIONS = ("1.21", "1.22", "1.23", "1.24-noswiss", "1.25-noswiss")
+SWISS_VERSIONS = ("1.24", "1.25", "1.26", "1.27")
+VERSIONS = CLASSIC_VERSIONS + SWISS_VERSIONS
 RUNNABLE = ("1.19",) + VERSIONS
+
+
+def map_impl(version: str) -> str:
+    """"swiss" or "classic": the map implementation of a heap-facts version."""
+    if version in SWISS_VERSIONS:
+        return "swiss"
+    if version in RUNNABLE:
+        return "classic"
+    raise ValueError(f"unknown version {version!r}; expected one of {RUNNABLE}")
 SCENARIOS = ("baseline", "fill-clear-gc", "fill-drop-gc", "pool", "churn-gogc",
              "ptr-values", "memlimit-fill")
 # Scenarios that take -n (number of keys); the others ignore it.
 N_SCENARIOS = ("fill-clear-gc", "fill-drop-gc", "ptr-values", "memlimit-fill")
 
 __all__ = [
-    "VERSIONS", "SCENARIOS", "N_SCENARIOS", "MemStats", "Point", "PoolTrial", "GCTrace", "Run",
+    "VERSIONS", "CLASSIC_VERSIONS", "SWISS_VERSIONS", "RUNNABLE", "map_impl",
+    "SCENARIOS", "N_SCENARIOS", "MemStats", "Point", "PoolTrial", "GCTrace", "Run",
     "HeapOracleError", "build", "run", "parse_gctrace", "GCTRACE_RE",
 ]
 
@@ -153,7 +168,9 @@ class Run:
 # "gc 7 @0.551s 2%: 0.031+0.58+0.083 ms clock, 0.062+0/0.15/0.087+0.16 ms cpu,
 #  38->38->38 MB, 76 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)"
 # The stacks/globals fields are printed by 1.21-1.24 (checked in each
-# toolchain's runtime/mgc.go); older runtimes lack them, hence optional.
+# toolchain's runtime/mgc.go) and by 1.25-1.27 (every line of their
+# fill-clear-gc and churn-gogc runs has them); older runtimes lack them,
+# hence optional.
 _NUM = r"(\d+(?:\.\d+)?)"
 GCTRACE_RE = re.compile(
     r"^gc (?P<n>\d+) @(?P<at>\d+\.\d+)s (?P<pct>\d+)%: "

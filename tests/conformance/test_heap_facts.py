@@ -4,9 +4,13 @@ These tests check the *runtime*, not pymap: they pin down the numbers a
 future model of the heap (MemStats, GC pacer, gctrace, sync.Pool) has to
 reproduce.  heapfacts.py runs the scripted programs of heap_oracle/.
 
-Versions: 1.21, 1.22, 1.23 and 1.24-noswiss.  (The program also runs on 1.19,
-whose metrics and facts differ; not asserted yet.)  A missing toolchain is a skip, except under CI=true where it fails
-(the same rule as test_conformance.py).
+Versions: heapfacts.VERSIONS -- the classic maps of 1.21, 1.22, 1.23,
+1.24-noswiss and 1.25-noswiss, and the Swiss maps of 1.24, 1.25, 1.26 and
+1.27.  The pacer, gctrace and sync.Pool facts are the same on all of them;
+the map bytes differ by implementation (the SWISS_* constants below).  (The
+program also runs on 1.19, whose metrics and facts differ; not asserted yet.)
+A missing toolchain is a skip, except under CI=true where it fails (the same
+rule as test_conformance.py).
 """
 from __future__ import annotations
 
@@ -53,8 +57,80 @@ CHURN_CYCLES = 10_000
 
 
 def hmap_bytes(version: str) -> int:
-    """Charged hmap: 48 B (class 48); 56 B -> class 64 in 1.24-noswiss."""
-    return 64 if version == "1.24-noswiss" else 48
+    """Charged hmap: 48 B (class 48); 56 B (clearSeq added) -> class 64 in
+    1.24-noswiss and 1.25-noswiss (measured: 1.25-noswiss keeps 40,108,120 B
+    after fill + clear + GC, = 64 + 24 + the bucket array)."""
+    return 64 if version in ("1.24-noswiss", "1.25-noswiss") else 48
+
+
+def swiss(version: str) -> bool:
+    return hf.map_impl(version) == "swiss"
+
+
+# --- Swiss maps (1.24-1.27), map[int64]int64 --------------------------------
+# Layout (spec go-swiss-map.md sec. 1, 5): Map header 48 B (class 48); a table
+# struct 32 B (class 32); a group = 8-byte control word + 8 slots of 16 B =
+# 136 B, so a full 1024-slot table has 128 groups = 17,408 B, charged as
+# class 18,432 (pointer-free: no malloc header).  A directory of n table
+# pointers is pointerful: 8n B, +8 B header above 512 B, at its size class.
+SWISS_MAP = 48
+SWISS_TABLE_1024 = 32 + 18_432      # 18,464 B: one full-size table
+SWISS_DIR_2048 = 18_432             # 2048 x 8 = 16,384 + 8 header -> class 18,432
+SWISS_DIR_2 = 16                    # 2 x 8 = 16 B, class 16
+# make(map, 1e6): T = 1e6*8/7 = 1,142,857 slots -> dirSize = pow2(ceil(T/1024))
+# = 2048 tables, each pow2(T/2048 = 558) = 1024 slots: 37,832,752 B in
+# 2 + 2*2048 objects, measured exactly on 1.24.11, 1.25.5, 1.26.6, 1.27.3.
+SWISS_HINTED_1E6 = SWISS_MAP + SWISS_DIR_2048 + 2048 * SWISS_TABLE_1024
+# 1e6 keys unhinted: tables split at their 897th key (896 = 1024*7/8 fit), so
+# every table ends at 1024 slots with at most 896 keys.  A depth-11 table (1/2048
+# of the hash space) expects 488 keys and never splits again; a depth-10 one
+# expects 977 (sd 31) and survives unsplit only if it drew <= 896 -- 0.5%
+# each, 5.3 of 1024 expected.  So the directory is 2^11 entries and the table count T is 2048
+# minus the unsplit depth-10 tables: random (per-map seed), near 2043.
+# Measured on the real runtimes (go1.24.11, go1.25.5, go1.26.6, go1.27.3;
+# GOMAXPROCS=1, 52 runs per version, 2026-12-02): after fill + clear + GC the
+# map keeps exactly
+#   SWISS_MAP + SWISS_DIR_2048 + T * SWISS_TABLE_1024 bytes in 2 + 2T objects
+# (in every run but one, where a 16 B runtime object also moved; _fill_clear
+# reruns then), with T = 2039-2048 (1.24), 2040-2047 (1.25), 2037-2047
+# (1.26), 2036-2047 (1.27), mean 2043: 37,611,184 B (T = 2036) ...
+# 37,740,432 B (T = 2043) ... 37,832,752 B (T = 2048): 2.3-2.5 MB less than
+# the classic map's 40,108,032 B bucket array.
+# clear keeps every table and the directory (spec sec. 2.9), and there is
+# nothing else to drop (no overflow buckets, no mapextra).  T is at most
+# 2048 (a deeper directory would not be 18,432 B); the low bound is slack
+# over the measured 2036 (P(T < 2030) < 1e-5 by the estimate above).
+SWISS_T_RANGE_1E6 = (2030, 2048)
+# The same fill allocates (TotalAlloc): Map 48; the small group 144; growth
+# to 16 ... 1024 slots, table + groups each: 328 (incl. the 1-entry
+# directory), 608, 1184, 2336, 4896, 9504, 18464 -- 37,464 with the group;
+# T - 1 splits of two fresh 1024-slot tables each; the directory doublings
+# 2 ... 2048 entries: 16+32+64+128+256+512+1152+2304+4864+9472+18432 =
+# 37,232.  Total 74,744 + 36,928 (T - 1) (75,223,224 ... 75,666,360): exact
+# in all 100+ runs (filled minus baseline TotalAlloc).
+def swiss_fill_total_alloc_1e6(tables: int) -> int:
+    return SWISS_MAP + 37_464 + 37_232 + 2 * SWISS_TABLE_1024 * (tables - 1)
+
+
+def swiss_kept_1e6(tables: int) -> int:
+    return SWISS_MAP + SWISS_DIR_2048 + tables * SWISS_TABLE_1024
+
+
+def swiss_tables_kept(r: hf.Run) -> int | None:
+    """T of a Swiss fill-clear-gc run, from the objects that the drop frees
+    (2 + 2T), if the retained bytes decompose as swiss_kept_1e6(T)."""
+    objs = r.ms("cleared-gc").HeapObjects - r.ms("dropped-gc").HeapObjects
+    kept = r.ms("cleared-gc").HeapAlloc - r.ms("dropped-gc").HeapAlloc
+    if objs < 2 or objs % 2:
+        return None
+    t = (objs - 2) // 2
+    return t if kept == swiss_kept_1e6(t) else None
+
+
+# 1024 keys unhinted (the pool scenario): one 1024-slot table until the 897th
+# key, then a split into two; directory of 2 entries: 48 + 16 + 2 * 18,464 =
+# 36,992 B (spec sec. 5.2: n = 1000, live 36,992).
+SWISS_MAP_1024 = SWISS_MAP + SWISS_DIR_2 + 2 * SWISS_TABLE_1024
 
 
 @pytest.fixture(scope="module", params=hf.VERSIONS)
@@ -105,6 +181,14 @@ def check_goal(r: hf.Run, gogc: int = 100) -> None:
             f"goal metric {m['/gc/heap/goal:bytes']}, formula {want} (live {live}, stack {stack}, globals {glob})")
 
 
+def test_versions_match_goruntime():
+    """heapfacts' classic/Swiss split is goruntime's version table's."""
+    for v in hf.RUNNABLE:
+        assert v in goruntime.VERSIONS, v
+        if hasattr(goruntime, "map_impl"):
+            assert hf.map_impl(v) == goruntime.map_impl(v), v
+
+
 # --------------------------------------------------------------------------
 # Pacer: NextGC at start-up
 # --------------------------------------------------------------------------
@@ -143,16 +227,22 @@ def test_nextgc_gogc_off(version):
 
 def _fill_clear(version: str) -> hf.Run:
     """fill-clear-gc with gctrace and GOMAXPROCS=1; rerun (at most twice) if
-    runtime noise landed between cleared-gc and dropped-gc (object delta !=
-    3; never seen with one P, but cheap insurance)."""
+    runtime noise landed between cleared-gc and dropped-gc (classic: object
+    delta != 3; Swiss: the delta is not 2 + 2T objects of the decomposition;
+    seen once in 48 Swiss runs, a 16 B object)."""
     for attempt in range(3):
         r = _run(version, "fill-clear-gc", gctrace=True, gomaxprocs=1, _attempt=attempt)
-        if r.ms("cleared-gc").HeapObjects - r.ms("dropped-gc").HeapObjects == 3:
+        if swiss(version):
+            if swiss_tables_kept(r) is not None:
+                break
+        elif r.ms("cleared-gc").HeapObjects - r.ms("dropped-gc").HeapObjects == 3:
             break
     return r
 
 
 def test_fill_clear_gc(version):
+    if swiss(version):
+        return _fill_clear_gc_swiss(version)
     r = _fill_clear(version)
     base, filled_gc, cleared, cleared_gc, dropped = (
         r.ms(n) for n in ("baseline", "filled-gc", "cleared", "cleared-gc", "dropped-gc"))
@@ -181,6 +271,38 @@ def test_fill_clear_gc(version):
     check_goal(r)
 
 
+def _fill_clear_gc_swiss(version):
+    r = _fill_clear(version)
+    base, filled, filled_gc, cleared, cleared_gc, dropped = (
+        r.ms(n) for n in ("baseline", "filled", "filled-gc", "cleared", "cleared-gc", "dropped-gc"))
+    # Exact: clear + GC keeps the Map, the 2048-entry directory and T full
+    # 1024-slot tables (table struct + group array), 2 + 2T objects, with T
+    # in the measured range (see SWISS_T_RANGE_1E6).
+    t = swiss_tables_kept(r)
+    kept = cleared_gc.HeapAlloc - dropped.HeapAlloc
+    objs = cleared_gc.HeapObjects - dropped.HeapObjects
+    assert t is not None, (
+        f"Go {version}: clear + GC kept {kept} B in {objs} objects, not "
+        f"{SWISS_MAP} + {SWISS_DIR_2048} + T x {SWISS_TABLE_1024} in 2 + 2T")
+    lo, hi = SWISS_T_RANGE_1E6
+    assert lo <= t <= hi, (version, t)
+    # Against the baseline: the same, plus at most one small runtime object.
+    assert 0 <= cleared_gc.HeapAlloc - base.HeapAlloc - kept <= RESIDUAL
+    # The fill's allocations follow from T alone (exact in every run seen).
+    assert 0 <= filled.TotalAlloc - base.TotalAlloc - swiss_fill_total_alloc_1e6(t) <= NOISE
+    # clear allocates nothing and frees nothing: no overflow buckets or
+    # overflow slice to drop, so the GC after it finds the same bytes.
+    assert abs(cleared.HeapAlloc - filled_gc.HeapAlloc) <= NOISE
+    assert cleared.TotalAlloc - filled_gc.TotalAlloc <= NOISE
+    assert 0 <= filled_gc.HeapAlloc - cleared_gc.HeapAlloc <= RESIDUAL
+    # Every group array (18,432 B, 4 per 73,728-B span of class 60) is in
+    # whole spans that the drop empties: HeapInuse drops by >= those bytes.
+    assert cleared_gc.HeapInuse - dropped.HeapInuse >= t * 18_432
+    assert [r.ms(n).NumForcedGC for n in ("baseline", "filled-gc", "cleared-gc", "dropped-gc")] == [1, 2, 3, 4]
+    assert filled.NumGC > 1
+    check_goal(r)
+
+
 def test_fill_drop_gc(version):
     r = _run(version, "fill-drop-gc", gomaxprocs=1)
     base, dropped, refilled, refilled_gc = (
@@ -188,6 +310,19 @@ def test_fill_drop_gc(version):
     # Dropping the map and collecting returns HeapAlloc to the baseline.
     assert 0 <= dropped.HeapAlloc - base.HeapAlloc <= RESIDUAL
     assert 0 <= dropped.HeapObjects - base.HeapObjects <= 2
+    if swiss(version):
+        # make(map, 1e6): 2048 tables of 1024 slots at once, and the fill
+        # (<= 896 keys per table, ~488 expected) never grows one: the refill
+        # allocates exactly the final map, which is all that stays live.
+        # Measured exact (160 runs over the four versions); one small
+        # runtime object may still come or go between the two points.
+        live = refilled_gc.HeapAlloc - dropped.HeapAlloc
+        assert abs(live - SWISS_HINTED_1E6) <= RESIDUAL, (version, live)
+        objs = refilled_gc.HeapObjects - dropped.HeapObjects
+        assert abs(objs - (2 + 2 * 2048)) <= 2, (version, objs)
+        assert 0 <= refilled.TotalAlloc - dropped.TotalAlloc - SWISS_HINTED_1E6 <= NOISE
+        check_goal(r)
+        return
     # make(map, 1e6) picks B = 18 at once: the same 40,108,032 B array, no
     # growth, so everything allocated by the refill is the final map (hmap,
     # mapextra, array) plus the overflow-pointer slice and its growslice steps.
@@ -211,9 +346,17 @@ def test_pool_victim(version):
     assert got == [(0, True), (1, True), (2, False), (3, False)]
     # Memory: the idle pooled map is still live after GC 1 and freed by GC 2.
     base, g1, g2, g3 = (r.ms(n) for n in ("baseline", "put-gc1", "put-gc2", "put-gc3"))
-    pooled = BUCKET_ARRAY_1024 + hmap_bytes(version) + MAPEXTRA + BOX
-    assert g1.HeapAlloc - base.HeapAlloc >= pooled
-    assert pooled <= g1.HeapAlloc - g2.HeapAlloc <= pooled + NOISE
+    if swiss(version):
+        pooled = SWISS_MAP_1024 + BOX                      # 37,008
+        assert g1.HeapAlloc - base.HeapAlloc >= pooled
+        # GC 2 frees the map and the box; the "put-gc2" label that record()
+        # keeps in points[] (a tiny-allocator block, 16 or 32 B) is new since
+        # put-gc1.  Measured: 36,976 or 36,992 on all four versions.
+        assert pooled - 32 <= g1.HeapAlloc - g2.HeapAlloc <= pooled + NOISE
+    else:
+        pooled = BUCKET_ARRAY_1024 + hmap_bytes(version) + MAPEXTRA + BOX
+        assert g1.HeapAlloc - base.HeapAlloc >= pooled
+        assert pooled <= g1.HeapAlloc - g2.HeapAlloc <= pooled + NOISE
     assert abs(g3.HeapAlloc - g2.HeapAlloc) <= NOISE
     assert r.header["gomaxprocs"] == 1
 
@@ -232,13 +375,18 @@ def test_gctrace_forced(version):
     paced = [t for t in tr if not t.forced]
     assert len(paced) == end.NumGC - end.NumForcedGC >= 1
     for t in tr:
-        assert t.stacks_mb is not None and t.globals_mb is not None   # 1.21-1.24 print both
+        assert t.stacks_mb is not None and t.globals_mb is not None   # 1.21-1.27 print both
         assert t.procs == r.header["gomaxprocs"]
     # The cycle after clear: marked (C) and goal are the MemStats numbers in MiB.
     p = r.points["cleared-gc"]
     t = tr[p.memstats.NumGC - 1]
     assert t.forced
-    assert t.marked_mb == p.metrics["/gc/heap/live:bytes"] >> 20 == 38
+    # Classic: 40.1 MB of buckets -> 38 MiB.  Swiss: 37.61-37.83 MB of map
+    # (see SWISS_T_RANGE_1E6) plus the 0.11-0.15 MB baseline -> 36 MiB
+    # (37,748,736 B) for most T, 35 MiB for T <= 2037 (seen: T = 2036).
+    live_mb = p.metrics["/gc/heap/live:bytes"] >> 20
+    assert t.marked_mb == live_mb
+    assert live_mb in ((35, 36) if swiss(version) else (38,)), (version, live_mb)
     assert t.goal_mb == r.ms("filled-gc").NextGC >> 20        # this cycle's goal
     assert t.stacks_mb == p.metrics["/gc/scan/stack:bytes"] >> 20
     assert t.globals_mb == p.metrics["/gc/scan/globals:bytes"] >> 20

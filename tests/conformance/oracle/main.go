@@ -1,5 +1,6 @@
 // Command oracle replays map traces on the real Go runtime (classic hmap/bmap
-// maps) and reports the runtime's internal state after every operation, for
+// maps, or Swiss-table maps on Go 1.24+ without GOEXPERIMENT=noswissmap) and
+// reports the runtime's internal state after every operation, for
 // pymap's conformance suite. Protocol: JSON lines on stdin/stdout, see
 // tests/conformance/goruntime.py.
 package main
@@ -110,6 +111,11 @@ func main() {
 	}
 	hdr = append(hdr, `],"layout":"`+layoutName+`","clear_builtin":`...)
 	hdr = appendBool(hdr, clearIsBuiltin)
+	hdr = append(hdr, `,"ptr_arena":[`...)
+	hdr = strconv.AppendUint(hdr, uint64(arenaBase()), 10)
+	hdr = append(hdr, ',')
+	hdr = strconv.AppendInt(hdr, int64(len(ptrArena)), 10)
+	hdr = append(hdr, ",8]"...)
 	hdr = append(hdr, `,"nbuckets_alloc":`...)
 	hdr = appendBool(hdr, spanElemSizeOff >= 0)
 	if err := checkLayout(); err != nil {

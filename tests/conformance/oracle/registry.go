@@ -38,6 +38,8 @@ func registerPairs() {
 		str   = stringCodec()
 		empty = emptyStructCodec()
 		b3    = byteArrayCodec[[3]byte]("[3]byte")
+		b4    = byteArrayCodec[[4]byte]("[4]byte")
+		b8    = byteArrayCodec[[8]byte]("[8]byte")
 		b14   = byteArrayCodec[[14]byte]("[14]byte")
 		b16   = byteArrayCodec[[16]byte]("[16]byte")
 		b128  = byteArrayCodec[[128]byte]("[128]byte")
@@ -226,6 +228,35 @@ func registerPairs() {
 		}
 	})
 	reg(b3, empty, func(m map[[3]byte]struct{}) {
+		for k := range m {
+			delete(m, k)
+		}
+	})
+
+	// Swiss insert paths (cmd/compile mapfast): fast32 [4]byte keys, fast64
+	// [8]byte keys, fast64ptr pointer keys; generic [16]byte/bool and a
+	// string key with an indirect elem (elem > 128 B forces the generic path).
+	reg(b4, i64, func(m map[[4]byte]int64) {
+		for k := range m {
+			delete(m, k)
+		}
+	})
+	reg(b8, i64, func(m map[[8]byte]int64) {
+		for k := range m {
+			delete(m, k)
+		}
+	})
+	reg(ptr, i64, func(m map[unsafe.Pointer]int64) {
+		for k := range m {
+			delete(m, k)
+		}
+	})
+	reg(b16, bl, func(m map[[16]byte]bool) {
+		for k := range m {
+			delete(m, k)
+		}
+	})
+	reg(str, b200, func(m map[string][200]byte) {
 		for k := range m {
 			delete(m, k)
 		}

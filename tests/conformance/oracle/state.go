@@ -1,3 +1,5 @@
+//go:build !go1.24 || (!go1.26 && !goexperiment.swissmap)
+
 package main
 
 // Reading a live map's hmap, mapextra and buckets through unsafe, and
@@ -6,7 +8,6 @@ package main
 import (
 	"fmt"
 	"reflect"
-	"runtime"
 	"strconv"
 	"unsafe"
 )
@@ -89,72 +90,6 @@ const (
 
 func ptrAt(p unsafe.Pointer, off uintptr) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Add(p, off))
-}
-
-// spanElemSizeOff is the offset of mspan.elemsize, found by probing at start
-// up (see probeElemSize); -1 when the probe failed, and then nbuckets_alloc
-// is omitted from states.
-var spanElemSizeOff = -1
-
-var probeSink []interface{}
-
-// probeElemSize finds mspan.elemsize by allocating objects of known slot
-// sizes and looking for the one word of their span descriptors that equals
-// the slot size in every case.
-func probeElemSize() {
-	objs := []struct {
-		p    unsafe.Pointer
-		size uintptr
-	}{}
-	add := func(p unsafe.Pointer, size uintptr, keep interface{}) {
-		probeSink = append(probeSink, keep)
-		objs = append(objs, struct {
-			p    unsafe.Pointer
-			size uintptr
-		}{p, size})
-	}
-	a := make([]byte, 100)
-	add(unsafe.Pointer(&a[0]), 112, a)
-	b := make([]byte, 1000)
-	add(unsafe.Pointer(&b[0]), 1024, b)
-	c := make([]*int, 300) // 2400 B (+8 header on 1.22+) -> class 2688
-	add(unsafe.Pointer(&c[0]), 2688, c)
-	d := make([]byte, 5000)
-	add(unsafe.Pointer(&d[0]), 5376, d)
-	e := make([]byte, 40000) // large object: 5 pages
-	add(unsafe.Pointer(&e[0]), 40960, e)
-	found := -1
-	for off := 0; off <= 256; off += 8 {
-		ok := true
-		for _, o := range objs {
-			base, s, _ := findObject(uintptr(o.p), 0, 0)
-			if base == 0 || s == nil || *(*uintptr)(unsafe.Add(s, off)) != o.size {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			if found >= 0 {
-				found = -2 // ambiguous
-				break
-			}
-			found = off
-		}
-	}
-	runtime.KeepAlive(objs)
-	probeSink = nil
-	if found >= 0 {
-		spanElemSizeOff = found
-	}
-}
-
-// allocOf returns the base address and slot size of the heap object holding p.
-func allocOf(p unsafe.Pointer) (base, size uintptr) {
-	base, s, _ := findObject(uintptr(p), 0, 0)
-	if base != 0 && s != nil && spanElemSizeOff >= 0 {
-		size = *(*uintptr)(unsafe.Add(s, uintptr(spanElemSizeOff)))
-	}
-	return
 }
 
 func appendBool(buf []byte, b bool) []byte {
@@ -352,13 +287,38 @@ func readIterStart(it *reflect.MapIter, h unsafe.Pointer) iterStart {
 	}
 }
 
-func appendIterStart(buf []byte, st *iterStart) []byte {
+// The protocol name of the per-nested-op seed list of an "iter" result.
+const seedsName = "hash0s"
+
+func seedOf(h unsafe.Pointer) uint64 { return uint64(*(*uint32)(unsafe.Add(h, hmapHash0))) }
+
+func appendIterStartFields(buf []byte, st *iterStart) []byte {
 	if st == nil {
-		return append(buf, "null"...)
+		return append(buf, `"start":null,"offset":null`...)
 	}
-	buf = append(buf, `{"start":`...)
+	buf = append(buf, `"start":`...)
 	buf = strconv.AppendUint(buf, st.start, 10)
 	buf = append(buf, `,"offset":`...)
-	buf = strconv.AppendUint(buf, uint64(st.offset), 10)
-	return append(buf, '}')
+	return strconv.AppendUint(buf, uint64(st.offset), 10)
+}
+
+// memShapeFields: the implementation's fields of a memory response.
+func memShapeFields(buf []byte, h, clone unsafe.Pointer) []byte {
+	buf = append(buf, `,"B":`...)
+	buf = strconv.AppendUint(buf, uint64(*(*uint8)(unsafe.Add(h, hmapB))), 10)
+	buf = append(buf, `,"hash0":`...)
+	buf = strconv.AppendUint(buf, seedOf(h), 10)
+	if clone != nil {
+		buf = append(buf, `,"clone_hash0":`...)
+		buf = strconv.AppendUint(buf, seedOf(clone), 10)
+		buf = append(buf, `,"clone_B":`...)
+		buf = strconv.AppendUint(buf, uint64(*(*uint8)(unsafe.Add(clone, hmapB))), 10)
+	}
+	return buf
+}
+
+// appendCloneExtra: the classic mapclone (1.21+) draws only the clone's
+// hash0 (makemap), which its state shows.
+func appendCloneExtra[K comparable, E any](buf []byte, p *pair[K, E], src, dst map[K]E) []byte {
+	return buf
 }

@@ -59,6 +59,7 @@ const (
 	opLookup
 	opClear
 	opIter
+	opClone
 )
 
 type during[K comparable, E any] struct {
@@ -96,6 +97,11 @@ func (p *pair[K, E]) parseOps(raws []rawOp, nested bool) ([]op[K, E], error) {
 			o.k, err = p.kc.parse(r.K)
 		case "clear":
 			o.kind = opClear
+		case "clone":
+			o.kind = opClone
+			if !haveClone {
+				err = fmt.Errorf("maps.Clone needs Go 1.21")
+			}
 		case "iter":
 			o.kind = opIter
 			o.stop = -1
@@ -133,8 +139,9 @@ func (p *pair[K, E]) parseOps(raws []rawOp, nested bool) ([]op[K, E], error) {
 	return ops, nil
 }
 
-// traceSink keeps the traced map reachable from a global, so it escapes.
-var traceSink interface{}
+// traceSink keeps the traced map reachable from a global, so it escapes;
+// cloneSink the last clone.
+var traceSink, cloneSink interface{}
 
 func hmapOf[K comparable, E any](m map[K]E) unsafe.Pointer {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&m))
@@ -249,6 +256,19 @@ func (p *pair[K, E]) exec(m map[K]E, o *op[K, E], buf []byte) []byte {
 		return appendIterStart(buf, clearMap(m, p.idiom))
 	case opIter:
 		return p.iter(m, o, buf)
+	case opClone:
+		// maps.Clone(m): the clone's full state, plus whatever a model needs
+		// to replay the clone's random draws (appendCloneExtra).
+		c := cloneMap(m)
+		cloneSink = c
+		buf = append(buf, `{"state":`...)
+		if c == nil {
+			buf = append(buf, "null"...)
+		} else {
+			buf = appendState(buf, p, hmapOf(c), true)
+			buf = appendCloneExtra(buf, p, m, c)
+		}
+		return append(buf, '}')
 	}
 	panic("unreachable")
 }
@@ -262,8 +282,8 @@ func (p *pair[K, E]) iter(m map[K]E, o *op[K, E], buf []byte) []byte {
 	var seq, res, h0s []byte
 	seq = append(seq, '[')
 	res = append(res, '{')
-	// hash0 after every nested op: a clear or a delete to empty reseeds it,
-	// and later nested inserts are placed with the new seed.
+	// The seed (hash0) after every nested op: a clear or a delete to empty
+	// reseeds it, and later nested inserts are placed with the new seed.
 	h0s = append(h0s, '{')
 	next := 0 // index into o.during
 	n := int64(0)
@@ -303,26 +323,20 @@ func (p *pair[K, E]) iter(m map[K]E, o *op[K, E], buf []byte) []byte {
 					h0s = append(h0s, ',')
 				}
 				res = p.exec(m, &o.during[next].ops[j], res)
-				h0s = strconv.AppendUint(h0s, uint64(*(*uint32)(unsafe.Add(hmapOf(m), hmapHash0))), 10)
+				h0s = strconv.AppendUint(h0s, seedOf(hmapOf(m)), 10)
 			}
 			res = append(res, ']')
 			h0s = append(h0s, ']')
 		}
 		n++
 	}
-	if st == nil {
-		buf = append(buf, `{"start":null,"offset":null`...)
-	} else {
-		buf = append(buf, `{"start":`...)
-		buf = strconv.AppendUint(buf, st.start, 10)
-		buf = append(buf, `,"offset":`...)
-		buf = strconv.AppendUint(buf, uint64(st.offset), 10)
-	}
+	buf = append(buf, '{')
+	buf = appendIterStartFields(buf, st)
 	buf = append(buf, `,"seq":`...)
 	buf = append(buf, seq...)
 	buf = append(buf, `],"results":`...)
 	buf = append(buf, res...)
-	buf = append(buf, `},"hash0s":`...)
+	buf = append(buf, `},"`+seedsName+`":`...)
 	buf = append(buf, h0s...)
 	return append(buf, "}}"...)
 }
@@ -331,6 +345,7 @@ func (p *pair[K, E]) iter(m map[K]E, o *op[K, E], buf []byte) []byte {
 // keeping the map alive allocate nothing inside the measured windows.
 var (
 	msBefore, msAfter, msGC, msIter0, msIter1 runtime.MemStats
+	msClone0, msClone1                        runtime.MemStats
 	memSink                                   interface{}
 )
 
@@ -349,9 +364,9 @@ func makeMapMaybeHint[K comparable, E any](hint int64) map[K]E {
 // memResult is one measurement of make + fill (see memory).
 type memResult struct {
 	total, heap, rng int64
-	b                uint8
+	clone            int64 // TotalAlloc of maps.Clone(m) (-1: no maps.Clone)
 	count            int
-	hash0            uint32
+	shape            []byte // implementation fields (memShapeFields)
 }
 
 // memory measures make + fill three times, each with a fresh map, and
@@ -380,7 +395,7 @@ func (p *pair[K, E]) memory(n int, hint int64, buf []byte) ([]byte, error) {
 	for _, r := range runs {
 		votes := 0
 		for _, q := range runs {
-			if q.total == r.total && q.heap == r.heap && q.rng == r.rng {
+			if q.total == r.total && q.heap == r.heap && q.rng == r.rng && q.clone == r.clone {
 				votes++
 			}
 		}
@@ -394,14 +409,15 @@ func (p *pair[K, E]) memory(n int, hint int64, buf []byte) ([]byte, error) {
 	buf = strconv.AppendInt(buf, best.heap, 10)
 	buf = append(buf, `,"range_alloc":`...)
 	buf = strconv.AppendInt(buf, best.rng, 10)
-	buf = append(buf, `,"B":`...)
-	buf = strconv.AppendUint(buf, uint64(best.b), 10)
+	if best.clone >= 0 {
+		buf = append(buf, `,"clone_alloc":`...)
+		buf = strconv.AppendInt(buf, best.clone, 10)
+	}
 	buf = append(buf, `,"count":`...)
 	buf = strconv.AppendInt(buf, int64(best.count), 10)
-	// hash0 (never reseeded while filling) lets a model reproduce which
-	// chains collide, and so the overflow buckets the fill allocated.
-	buf = append(buf, `,"hash0":`...)
-	buf = strconv.AppendUint(buf, uint64(best.hash0), 10)
+	// The seed (hash0; never reseeded while filling) lets a model reproduce
+	// which keys collide, and so what the fill allocated.
+	buf = append(buf, best.shape...)
 	buf = append(buf, '}')
 	return buf, nil
 }
@@ -429,8 +445,15 @@ func (p *pair[K, E]) memoryOnce(keys []K, hint int64) memResult {
 	for range m {
 	}
 	runtime.ReadMemStats(&msIter1)
+	runtime.ReadMemStats(&msClone0)
+	clone := cloneForMemory(m)
+	runtime.ReadMemStats(&msClone1)
 	runtime.KeepAlive(keys)
 	h := hmapOf(m)
+	cloneBytes := int64(-1)
+	if clone != nil {
+		cloneBytes = int64(msClone1.TotalAlloc - msClone0.TotalAlloc)
+	}
 	// Bytes the collector itself allocated during the second cycle (a few
 	// runtime objects, mostly in the first requests of a process) are not
 	// the map's: subtract them.
@@ -439,8 +462,25 @@ func (p *pair[K, E]) memoryOnce(keys []K, hint int64) memResult {
 		total: int64(msAfter.TotalAlloc - msBefore.TotalAlloc),
 		heap:  int64(msGC.HeapAlloc) - int64(msBefore.HeapAlloc) - gcOwn,
 		rng:   int64(msIter1.TotalAlloc - msIter0.TotalAlloc),
-		b:     *(*uint8)(unsafe.Add(h, hmapB)),
+		clone: cloneBytes,
 		count: len(m),
-		hash0: *(*uint32)(unsafe.Add(h, hmapHash0)),
+		shape: memShapeFields(nil, h, mapPtrOrNil(clone)),
 	}
+}
+
+func mapPtrOrNil[K comparable, E any](m map[K]E) unsafe.Pointer {
+	if m == nil {
+		return nil
+	}
+	return hmapOf(m)
+}
+
+// appendIterStart encodes an iteration start as an object (null: none).
+func appendIterStart(buf []byte, st *iterStart) []byte {
+	if st == nil {
+		return append(buf, "null"...)
+	}
+	buf = append(buf, '{')
+	buf = appendIterStartFields(buf, st)
+	return append(buf, '}')
 }

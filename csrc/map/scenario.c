@@ -39,7 +39,7 @@ typedef struct runner {
     pm_runtime *rt;
     pm_maptype *const *types;
     int32_t ntypes;
-    pm_hmap **maps;
+    pm_map **maps;
     int32_t nmaps;
     pm_pool *const *pools;
     int32_t npools;
@@ -108,16 +108,16 @@ static int validate(const runner *r, int64_t lo, int64_t hi)
     return PM_OK;
 }
 
-static pm_hmap *need_map(runner *r, int64_t i, int32_t slot)
+static pm_map *need_map(runner *r, int64_t i, int32_t slot)
 {
-    pm_hmap *h = r->maps[slot];
+    pm_map *h = r->maps[slot];
     if (!h)
         set_error("op %lld: map slot %d holds no map (make it first)", (long long)i, slot);
     return h;
 }
 
 /* delete or look up key(i) for i in the range; lock held. */
-static int range_keys(runner *r, pm_hmap *h, const pm_op *o, bool del)
+static int range_keys(runner *r, pm_map *h, const pm_op *o, bool del)
 {
     const pm_maptype *t = h->t;
     int64_t n = pm_range_len(o->a, o->b, o->c);
@@ -135,7 +135,7 @@ static int range_keys(runner *r, pm_hmap *h, const pm_op *o, bool del)
             r->result += d;
         } else {
             unsigned char *k, *e;
-            r->result += mapaccessK(h, kimg, &k, &e);
+            r->result += map_access(h, kimg, &k, &e);
             if (h->rt->rand_failed)
                 return map_op_finish(h, PM_OK);
         }
@@ -145,10 +145,11 @@ static int range_keys(runner *r, pm_hmap *h, const pm_op *o, bool del)
 }
 
 /* for k, v := range src { if dst: dst[k] = v }, src read-locked by the caller. */
-static int range_over(runner *r, pm_hmap *src, pm_hmap *dst)
+static int range_over(runner *r, pm_map *src, pm_map *dst)
 {
     pm_iter it = {0};   /* no kbuf: an internal iterator, read under the lock */
-    int rc = pm_iter_init_internal(src, -1, 0, &it);
+    pm_iterstart drawn = {0};
+    int rc = pm_iter_init_internal(src, &drawn, &it);
     if (rc == PM_OK && src->rt->rand_failed)
         rc = PM_ERAND;
     const pm_maptype *t = src->t;
@@ -169,11 +170,8 @@ static int range_over(runner *r, pm_hmap *src, pm_hmap *dst)
         if (rc == PM_OK)
             rc = pm_iter_next_internal(&it);
     }
-    if (src->rt->rand_failed) {
-        src->rt->rand_failed = 0;
-        set_error("rand callback failed");
+    if (pm_rand_failed(src->rt))
         rc = PM_ERAND;
-    }
     pm_iter_release_internal(&it);
     return rc;
 }
@@ -181,7 +179,7 @@ static int range_over(runner *r, pm_hmap *src, pm_hmap *dst)
 static int run_one(runner *r, int64_t i)
 {
     const pm_op *o = &r->ops[i];
-    pm_hmap *h = NULL;
+    pm_map *h = NULL;
     int rc = PM_OK;
     r->last_op = o->op;
     *r->failed = i;
@@ -216,7 +214,7 @@ static int run_one(runner *r, int64_t i)
         r->nops++;
         return PM_OK;
     case PM_OP_POOL_GET: {
-        pm_hmap *nh = pm_pool_get(r->pools[o->a], 0);
+        pm_map *nh = pm_pool_get(r->pools[o->a], 0);
         if (!nh && o->b >= 0 && (rc = pm_makemap(r->rt, r->types[o->b], o->c, &nh)) != PM_OK)
             return rc;
         pm_map_release(r->maps[o->map]);
@@ -226,7 +224,7 @@ static int run_one(runner *r, int64_t i)
         return PM_OK;
     }
     case PM_OP_MAKE: {
-        pm_hmap *nh;
+        pm_map *nh;
         rc = pm_makemap(r->rt, r->types[o->a], o->b, &nh);
         if (rc != PM_OK)
             return rc;
@@ -277,7 +275,7 @@ static int run_one(runner *r, int64_t i)
         return rc;
     case PM_OP_ITERATE:
     case PM_OP_COPY: {
-        pm_hmap *src = h, *dst = NULL;
+        pm_map *src = h, *dst = NULL;
         if (o->op == PM_OP_COPY) {
             dst = h;
             if (!(src = need_map(r, i, (int32_t)o->a)))
@@ -335,7 +333,7 @@ static int snapshot(const runner *r, pm_snapshot *s)
     s->ops = r->nops;
     pm_memstats_read(r->rt, &s->ms);
     s->gctrace_end = pm_gctrace_read(r->rt, 0, NULL, 0);
-    pm_hmap *h = r->last_map >= 0 ? r->maps[r->last_map] : NULL;
+    pm_map *h = r->last_map >= 0 ? r->maps[r->last_map] : NULL;
     if (!h)
         return PM_OK;
     pm_memory m;
@@ -343,18 +341,18 @@ static int snapshot(const runner *r, pm_snapshot *s)
     if (rc != PM_OK)
         return rc;
     s->live = 1;
-    s->B = h->B;
-    s->noverflow = h->noverflow;
-    s->growing = h_growing(h);
-    s->same_size_grow = !!(h->flags & sameSizeGrow);
-    s->count = h->count;
-    s->nevacuate = h->nevacuate;
+    s->impl = h->ops->impl;
+    int how = pm_map_read_lock(h);
+    if (how < 0)
+        return how;
+    h->ops->snapshot(h, s);
+    pm_map_read_unlock(h, how);
     s->bytes = m.total;
     s->allocated = h->allocated;
     return PM_OK;
 }
 
-int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_hmap **maps,
+int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_map **maps,
            int32_t nmaps, pm_pool *const *pools, int32_t npools, const pm_op *ops, int64_t nops,
            pm_snapshot *snaps, int64_t *nsnaps, int64_t *failed)
 {

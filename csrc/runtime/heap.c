@@ -79,7 +79,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "pymap.h"
+#include "runtime/runtime.h"
 
 enum {
     pageSize = 8192,
@@ -497,7 +497,6 @@ static int fmt_ns_as_ms(char *buf, uint64_t ns)
     return itoa_div(buf, x, dec);
 }
 
-int pm_format_ns_as_ms(uint64_t ns, char *buf) { return fmt_ns_as_ms(buf, ns); }
 
 /* The scavenger's memory-limit goal (mgcscavenge.go): with a limit, free
  * pages are released until mappedReady <= 95% of it.  The real scavenger
@@ -844,32 +843,6 @@ void heap_free(pm_runtime *rt, uintptr_t tok)
         slot_dead(hp, (mspan *)tok);
     }
     heap_unlock(hp);
-}
-
-/* ---- overflow-slice objects (the map's *[]*bmap) ---- */
-
-/* new([]*bmap): the record of the header's slot, no backing array yet. */
-ovrec *ovrec_new(pm_hmap *h, uintptr_t hdr)
-{
-    if (h->shadow)
-        return NULL;
-    ovrec *r = calloc(1, sizeof *r);
-    if (!r) {
-        heap_free(h->rt, hdr);   /* the accounting loses the header; the model goes on */
-        return NULL;
-    }
-    r->refcnt = 1;
-    r->hdr = hdr;
-    return r;
-}
-
-void ovrec_release(pm_runtime *rt, ovrec *r)
-{
-    if (!r || __atomic_sub_fetch(&r->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
-        return;
-    heap_free(rt, r->back);
-    heap_free(rt, r->hdr);
-    free(r);
 }
 
 /* ---- the API ---- */

@@ -1,9 +1,10 @@
 /*
  * alloc.c -- the one allocation seam, and Go's size classes.
  *
- * Every object the modelled runtime allocates for a map (the hmap, mapextra,
- * bucket arrays, separately allocated overflow buckets, indirect key/elem
- * boxes) is a gobj from gc_alloc().  gc_alloc charges the bytes Go's
+ * Every object the modelled runtime allocates for a map (bucket arrays,
+ * overflow buckets, group arrays, indirect key/elem boxes, pointees) is a
+ * gobj from gc_alloc(); the headers, tables and directories that the model
+ * keeps as C structs are charged through gc_charge().  gc_alloc charges the bytes Go's
  * mallocgc would take for the request -- the size class, the 8-byte malloc
  * header of pointerful objects over 512 B from Go 1.22, whole 8 KiB pages
  * for large objects -- and adds them to the owning map's cumulative
@@ -11,16 +12,13 @@
  * malloc for modelled memory, so what the model holds and what it reports
  * cannot drift apart.
  *
- * Lifetime: gobjs are reference counted.  A reference is held by
- *   - the hmap for buckets and oldbuckets;
- *   - an overflow word that points outside its own array (a separately
- *     allocated overflow bucket);
- *   - a key/elem slot for an indirect box or for string data;
- *   - an iterator for its snapshot array and for the object holding its
- *     current bucket.
- * Releasing an array or an overflow bucket releases what its slots and
- * overflow words reference.  String data is not charged: in Go it belongs
- * to whoever made the string, not to the map.
+ * Lifetime: gobjs are reference counted.  A reference is held by whatever
+ * points at the object in the model (a map header, a table, an overflow
+ * word, a slot, an iterator).  This file knows no map implementation:
+ * releasing the last reference to an array calls the release hook its
+ * implementation registered for the object's kind (gc_register_release),
+ * which drops what the array's slots reference.  String data is not
+ * charged: in Go it belongs to whoever made the string, not to the map.
  *
  * The free list.  Separately from Go's accounting, the model recycles its
  * own memory: a released bucket array, overflow bucket or box goes to a
@@ -43,7 +41,7 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include "pymap.h"
+#include "map/gmap.h"   /* owners: the generic map header, never an implementation */
 
 /* runtime/sizeclasses.go: class_to_size[1..67], identical in 1.19-1.24. */
 static const uint32_t class_to_size[] = {
@@ -202,7 +200,7 @@ static fl_bin *fl_find(uint64_t total, bool create)
 
 static bool recyclable(int kind)
 {
-    return kind == OBJ_ARRAY || kind == OBJ_OVERFLOW || kind == OBJ_BOX || kind == OBJ_POINTEE;
+    return kind != OBJ_STRING;
 }
 
 /* A zeroed allocation of `total` bytes, from the free list if it has one. */
@@ -238,7 +236,7 @@ static void fl_put(gobj *o)
         fl_lock();
         fl_bin *b = freelist.bytes + total <= FREELIST_MAX_BYTES ? fl_find(total, true) : NULL;
         if (b) {
-            o->owner = (pm_hmap *)b->head;
+            o->owner = (pm_map *)b->head;
             b->head = o;
             b->count++;
             freelist.bytes += total;
@@ -282,7 +280,26 @@ void pm_freelist_trim(void)
 
 /* ---- the allocation seam ---- */
 
-gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan)
+/* The release hooks, per object kind (written once at start-up, read after). */
+static gobj_release_fn release_hooks[OBJ_NKINDS];
+
+void gc_register_release(int kind, gobj_release_fn fn)
+{
+    if (kind >= 0 && kind < OBJ_NKINDS)
+        release_hooks[kind] = fn;
+}
+
+int gc_check_alloc(const pm_runtime *rt, uint64_t size, bool noscan)
+{
+    if (go_charged(rt->ver, size, noscan) > rt->max_alloc) {
+        set_error("allocation of %llu bytes exceeds max_alloc (%llu)",
+                  (unsigned long long)size, (unsigned long long)rt->max_alloc);
+        return PM_EMAXALLOC;
+    }
+    return PM_OK;
+}
+
+gobj *gc_alloc(pm_map *h, int kind, uint64_t size, bool noscan)
 {
     gobj *o = size <= UINT64_MAX - sizeof(gobj) ? fl_get(kind, sizeof(gobj) + size) : NULL;
     if (!o)
@@ -304,7 +321,7 @@ gobj *gc_alloc(pm_hmap *h, int kind, uint64_t size, bool noscan)
  * overflow-slice headers and backing arrays): charged to the map like a
  * gobj, and given a heap slot (0 for a clone) the caller frees with
  * heap_free when Go would drop the object. */
-uintptr_t gc_charge(pm_hmap *h, uint64_t size, bool noscan)
+uintptr_t gc_charge(pm_map *h, uint64_t size, bool noscan)
 {
     h->allocated += go_charged(h->rt->ver, size, noscan);
     return h->shadow ? 0 : heap_alloc(h->rt, size, noscan);
@@ -335,13 +352,8 @@ void gc_decref(gobj *o)
     /* Atomic: readers of one map (lookups of string elems) run in parallel. */
     if (!o || __atomic_sub_fetch(&o->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
         return;
-    if (o->kind == OBJ_ARRAY) {
-        const pm_maptype *t = o->owner->t;
-        for (uint64_t i = 0; array_needs_release(t, o) && i < o->nbuckets; i++)
-            bucket_release(t, bucket_at(o, t, i), o);
-    } else if (o->kind == OBJ_OVERFLOW) {
-        bucket_release(o->owner->t, o->data, NULL);
-    }
+    if (release_hooks[o->kind])
+        release_hooks[o->kind](o);
     if (o->hslot)
         heap_free(o->rt, o->hslot);
     fl_put(o);

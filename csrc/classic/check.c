@@ -34,7 +34,7 @@ typedef struct chk {
     uint64_t novf_old;
 } chk;
 
-#define FAIL(...) do { set_error(__VA_ARGS__); return PM_EARG; } while (0)
+#define FAIL(...) do { set_error(__VA_ARGS__); return PM_EINVARIANT; } while (0)
 
 static int check_chain(chk *c, gobj *arr, uint64_t nchains, uint64_t index, bool old)
 {
@@ -88,7 +88,7 @@ static int check_chain(chk *c, gobj *arr, uint64_t nchains, uint64_t index, bool
             }
             if (key_is_nan(t, k))
                 continue;
-            uint64_t hash = pm_typehash(h->rt, t, k, h->hash0);
+            uint64_t hash = pm_typehash(h->base.rt, t, k, h->hash0);
             if ((hash & (nchains - 1)) != index)
                 FAIL("%s chain %llu holds a key of chain %llu", old ? "old" : "new",
                      (unsigned long long)index, (unsigned long long)(hash & (nchains - 1)));
@@ -118,10 +118,11 @@ static int check_chain(chk *c, gobj *arr, uint64_t nchains, uint64_t index, bool
     return PM_OK;
 }
 
-int map_check(const pm_hmap *h)
+int map_check(const pm_map *m)
 {
-    chk c = {h, h->t, 0, 0, 0};
-    const pm_maptype *t = h->t;
+    const pm_hmap *h = HMAP(m);
+    chk c = {h, h->base.t, 0, 0, 0};
+    const pm_maptype *t = h->base.t;
     int rc;
     if (!h->buckets) {
         if (h->count != 0 || h->B != 0)
@@ -129,9 +130,9 @@ int map_check(const pm_hmap *h)
         return PM_OK;
     }
     uint64_t n = bucketShift(h->B);
-    if (h->buckets->nbuckets < n)
+    if (h->buckets->nelems < n)
         FAIL("bucket array holds %llu buckets, B needs %llu",
-             (unsigned long long)h->buckets->nbuckets, (unsigned long long)n);
+             (unsigned long long)h->buckets->nelems, (unsigned long long)n);
     for (uint64_t i = 0; i < n; i++)
         if ((rc = check_chain(&c, h->buckets, n, i, false)) != PM_OK)
             return rc;
@@ -168,21 +169,11 @@ int map_check(const pm_hmap *h)
         if (!pm_bucket_in_array(h, h->buckets, h->nextOverflow) ||
             (uint64_t)(h->nextOverflow - h->buckets->data) / t->bucketsize < n)
             FAIL("nextOverflow outside the preallocated buckets");
-        for (unsigned char *b = h->nextOverflow; b < h->buckets->data + h->buckets->nbuckets * t->bucketsize;
+        for (unsigned char *b = h->nextOverflow; b < h->buckets->data + h->buckets->nelems * t->bucketsize;
              b += t->bucketsize)
             for (unsigned i = 0; i < bucketCnt; i++)
                 if (b[i] != emptyRest)
                     FAIL("unused preallocated bucket is in use");
     }
     return PM_OK;
-}
-
-int pm_map_check(pm_hmap *h)
-{
-    int how = pm_map_read_lock(h);
-    if (how < 0)
-        return how;
-    int rc = map_check(h);
-    pm_map_read_unlock(h, how);
-    return rc;
 }

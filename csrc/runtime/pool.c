@@ -24,15 +24,15 @@
  * listed until the next cleanups (pm_pool_free releases them at once).
  */
 #include <stdlib.h>
-#include "pymap.h"
+#include "map/gmap.h"
 
 typedef struct pdeque {
-    pm_hmap **v;
+    pm_map **v;
     size_t head, tail, cap;              /* items v[tail..head) */
 } pdeque;
 
 typedef struct plocal {
-    pm_hmap *private_;
+    pm_map *private_;
     pdeque shared;
 } plocal;
 
@@ -44,7 +44,7 @@ struct pm_pool {
     pm_pool_stats st;
 };
 
-static bool dq_push_head(pdeque *d, pm_hmap *h)
+static bool dq_push_head(pdeque *d, pm_map *h)
 {
     if (d->head == d->cap) {
         size_t n = d->head - d->tail;
@@ -52,7 +52,7 @@ static bool dq_push_head(pdeque *d, pm_hmap *h)
             memmove(d->v, d->v + d->tail, n * sizeof *d->v);
         } else {
             size_t cap = d->cap ? d->cap * 2 : 8;
-            pm_hmap **v = malloc(cap * sizeof *v);
+            pm_map **v = malloc(cap * sizeof *v);
             if (!v)
                 return false;
             if (n)
@@ -68,12 +68,12 @@ static bool dq_push_head(pdeque *d, pm_hmap *h)
     return true;
 }
 
-static pm_hmap *dq_pop_head(pdeque *d)
+static pm_map *dq_pop_head(pdeque *d)
 {
     return d->head > d->tail ? d->v[--d->head] : NULL;
 }
 
-static pm_hmap *dq_pop_tail(pdeque *d)
+static pm_map *dq_pop_tail(pdeque *d)
 {
     return d->head > d->tail ? d->v[d->tail++] : NULL;
 }
@@ -86,7 +86,7 @@ static uint64_t locals_release(plocal *l, int n)
             pm_map_release(l[i].private_);
             dropped++;
         }
-        for (pm_hmap *h; (h = dq_pop_tail(&l[i].shared));) {
+        for (pm_map *h; (h = dq_pop_tail(&l[i].shared));) {
             pm_map_release(h);
             dropped++;
         }
@@ -140,7 +140,7 @@ void pm_pool_free(pm_pool *p)
     pm_runtime_release(rt);
 }
 
-int pm_pool_put(pm_pool *p, pm_hmap *h, int pid)
+int pm_pool_put(pm_pool *p, pm_map *h, int pid)
 {
     pm_runtime *rt = p->rt;
     if (h->rt != rt) {
@@ -179,14 +179,14 @@ out:
 }
 
 /* Get: a map (the pool's reference passes to the caller) or NULL: run New. */
-pm_hmap *pm_pool_get(pm_pool *p, int pid)
+pm_map *pm_pool_get(pm_pool *p, int pid)
 {
     pm_runtime *rt = p->rt;
     int n = rt->heap.gomaxprocs;
     if (pid < 0 || pid >= n)
         pid = 0;
     heap_lock(&rt->heap);
-    pm_hmap *h = NULL;
+    pm_map *h = NULL;
     p->st.gets++;
     if (p->local) {
         plocal *l = &p->local[pid];

@@ -36,129 +36,92 @@ static gobj *holder_of(const pm_hmap *h, gobj *arr, unsigned char *b)
 
 static void set_holder(pm_iter *it, gobj *o)
 {
-    if (it->bobj == o)
+    if (it->c.bobj == o)
         return;
     gc_incref(o);
-    gc_decref(it->bobj);
-    it->bobj = o;
+    gc_decref(it->c.bobj);
+    it->c.bobj = o;
 }
 
-/* The images an API iterator keeps of its current entry.  Another thread
- * may write the map between two calls on the iterator (a clear frees the
- * boxes of indirect keys, a grow moves entries); Go's compiled range loop
- * copies *it.key and *it.elem right after mapiternext, and so does this. */
-static void capture_release(pm_iter *it, const pm_maptype *t)
+/* mapiterinit: the iterator is positioned before its first entry (the
+ * generic layer then calls mapiternext).  start: (startBucket, offset). */
+int classic_iter_init(pm_map *m, const pm_iterstart *start, pm_iter *it)
 {
-    if (!it->captured)
-        return;
-    if (t->key_kind == PM_KIND_STRING)
-        pm_string_release(deref(it->kbuf));
-    if (t->elem_ref)
-        pm_string_release(deref(it->ebuf));
-    it->captured = false;
-}
-
-static void capture(pm_iter *it, const pm_maptype *t)
-{
-    if (!it->kbuf)
-        return;     /* an internal iterator: used under the lock only */
-    capture_release(it, t);
-    image_copy_out(t->key_kind, t->keysize, it->key, it->kbuf);
-    image_copy_out(t->elem_kind, t->elemsize, it->elem, it->ebuf);
-    it->captured = true;
-}
-
-int pm_iter_init_internal(pm_hmap *h, int64_t start_bucket, int offset, pm_iter *it)
-{
-    uint8_t *kbuf = it->kbuf, *ebuf = it->ebuf;
-    memset(it, 0, sizeof *it);
-    it->kbuf = kbuf;
-    it->ebuf = ebuf;
-    it->done = true;
+    pm_hmap *h = HMAP(m);
     if (h->count == 0)
         return PM_OK;   /* no draw, no flags, no allocation */
-    if (start_bucket >= 0 &&
-        ((uint64_t)start_bucket >= bucketShift(h->B) || offset < 0 || offset >= bucketCnt)) {
+    if (start->given && (start->a >= bucketShift(h->B) || start->b >= bucketCnt)) {
         set_error("start_bucket must be in [0, %llu) and offset in [0, 8)",
                   (unsigned long long)bucketShift(h->B));
         return PM_EARG;
     }
-    if (start_bucket < 0) {
+    if (!start->given) {
         /* The draw comes first here (Go draws after createOverflow; nothing
          * observes the difference) so a failing rand changes nothing.
          * 1.19-1.21: fastrand64() only when B > 31 - bucketCntBits. */
-        uint64_t r = pm_rand(h->rt, PM_RAND_ITER);
-        if (h->rt->rand_failed)
+        uint64_t r = pm_rand(h->base.rt, PM_RAND_ITER);
+        if (h->base.rt->rand_failed)
             return PM_ERAND;
-        if (!h->rt->ver->rand64 && h->B <= 31 - bucketCntBits)
+        if (!h->base.rt->ver->rand64 && h->B <= 31 - bucketCntBits)
             r = (uint32_t)r;
-        it->startBucket = r & bucketMask(h->B);
-        it->offset = (uint8_t)((r >> h->B) & (bucketCnt - 1));
+        it->c.startBucket = r & bucketMask(h->B);
+        it->c.offset = (uint8_t)((r >> h->B) & (bucketCnt - 1));
     } else {
-        it->startBucket = (uint64_t)start_bucket;
-        it->offset = (uint8_t)offset;
+        it->c.startBucket = start->a;
+        it->c.offset = (uint8_t)start->b;
     }
     it->done = false;
-    it->h = h;
-    pm_map_retain(h);
-    it->clearSeq = h->clearSeq;
-    it->B = h->B;
-    it->buckets = h->buckets;
-    gc_incref(it->buckets);
-    if (!h->t->bucket_ptrs) {
+    it->m = m;
+    pm_map_retain(m);
+    it->c.clearSeq = h->clearSeq;
+    it->c.B = h->B;
+    it->c.buckets = h->buckets;
+    gc_incref(it->c.buckets);
+    if (!h->base.t->bucket_ptrs) {
         pm_create_overflow(h);
         /* it.overflow / it.oldoverflow keep the slices alive for the GC. */
         ovrec *r[2] = {h->overflow.rec, h->oldoverflow.rec};
         for (int i = 0; i < 2; i++) {
             if (r[i])
                 __atomic_fetch_add(&r[i]->refcnt, 1, __ATOMIC_RELAXED);
-            it->ovf[i] = r[i];
+            it->c.ovf[i] = r[i];
         }
     }
-    it->bucket = it->startBucket;
+    it->c.bucket = it->c.startBucket;
     h->flags |= iteratorFlag | oldIterator;
-    return pm_iter_next_internal(it);
+    return PM_OK;
 }
 
-void pm_iter_release_internal(pm_iter *it)
+void classic_iter_release(pm_iter *it)
 {
-    if (!it->h)
-        return;
-    capture_release(it, it->h->t);
-    gc_decref(it->bobj);
-    gc_decref(it->buckets);
-    ovrec_release(it->h->rt, it->ovf[0]);
-    ovrec_release(it->h->rt, it->ovf[1]);
-    it->ovf[0] = it->ovf[1] = NULL;
-    pm_map_release(it->h);
-    it->bobj = it->buckets = NULL;
-    it->h = NULL;
-    it->key = it->elem = NULL;
-    it->done = true;
+    gc_decref(it->c.bobj);
+    gc_decref(it->c.buckets);
+    ovrec_release(it->m->rt, it->c.ovf[0]);
+    ovrec_release(it->m->rt, it->c.ovf[1]);
+    it->c.ovf[0] = it->c.ovf[1] = NULL;
+    it->c.bobj = it->c.buckets = NULL;
 }
 
-int pm_iter_next_internal(pm_iter *it)
+/* mapiternext: the next entry into it->key/elem, or NULL and done. */
+int classic_iter_next(pm_iter *it)
 {
-    pm_hmap *h = it->h;
-    if (!h || it->done)
-        return PM_OK;
-    const pm_maptype *t = h->t;
+    pm_hmap *h = HMAP(it->m);
+    const pm_maptype *t = h->base.t;
     bool reflexive = t->flags & TF_REFLEXIVEKEY;
-    uint64_t bucket = it->bucket;
-    unsigned char *b = it->bptr;
-    gobj *holder = it->bobj;
-    unsigned i = it->i;
-    uint64_t checkBucket = it->checkBucket;
+    uint64_t bucket = it->c.bucket;
+    unsigned char *b = it->c.bptr;
+    gobj *holder = it->c.bobj;
+    unsigned i = it->c.i;
+    uint64_t checkBucket = it->c.checkBucket;
 
     for (;;) {
         if (!b) {
-            if (bucket == it->startBucket && it->wrapped) {
+            if (bucket == it->c.startBucket && it->c.wrapped) {
                 it->key = it->elem = NULL;
                 it->done = true;
-                capture_release(it, t);
                 return PM_OK;
             }
-            if (h_growing(h) && it->B == h->B) {
+            if (h_growing(h) && it->c.B == h->B) {
                 /* Iterator started mid-grow: read the old bucket if it has
                  * not been evacuated yet. */
                 uint64_t oldbucket = bucket & (h_noldbuckets(h) - 1);
@@ -167,24 +130,24 @@ int pm_iter_next_internal(pm_iter *it)
                 if (!evacuated(b)) {
                     checkBucket = bucket;
                 } else {
-                    b = bucket_at(it->buckets, t, bucket);
-                    holder = it->buckets;
+                    b = bucket_at(it->c.buckets, t, bucket);
+                    holder = it->c.buckets;
                     checkBucket = noCheck;
                 }
             } else {
-                b = bucket_at(it->buckets, t, bucket);
-                holder = it->buckets;
+                b = bucket_at(it->c.buckets, t, bucket);
+                holder = it->c.buckets;
                 checkBucket = noCheck;
             }
             bucket++;
-            if (bucket == bucketShift(it->B)) {
+            if (bucket == bucketShift(it->c.B)) {
                 bucket = 0;
-                it->wrapped = 1;
+                it->c.wrapped = 1;
             }
             i = 0;
         }
         for (; i < bucketCnt; i++) {
-            unsigned offi = (i + it->offset) & (bucketCnt - 1);
+            unsigned offi = (i + it->c.offset) & (bucketCnt - 1);
             uint8_t top = b[offi];
             if (isEmpty(top) || top == evacuatedEmpty)
                 continue;
@@ -196,14 +159,14 @@ int pm_iter_next_internal(pm_iter *it)
             if (checkBucket != noCheck && !(h->flags & sameSizeGrow)) {
                 /* Old bucket mid-grow: only entries bound for checkBucket. */
                 if (kk) {
-                    uint64_t hash = pm_typehash(h->rt, t, k, h->hash0);
-                    if ((hash & bucketMask(it->B)) != checkBucket)
+                    uint64_t hash = pm_typehash(h->base.rt, t, k, h->hash0);
+                    if ((hash & bucketMask(it->c.B)) != checkBucket)
                         continue;
-                } else if ((checkBucket >> (it->B - 1)) != (uint64_t)(top & 1)) {
+                } else if ((checkBucket >> (it->c.B - 1)) != (uint64_t)(top & 1)) {
                     continue;
                 }
             }
-            if (it->clearSeq == h->clearSeq &&
+            if (it->c.clearSeq == h->clearSeq &&
                 ((top != evacuatedX && top != evacuatedY) || !kk)) {
                 it->key = k;
                 it->elem = (t->flags & TF_INDIRECTELEM) ? deref(e) : e;
@@ -215,12 +178,11 @@ int pm_iter_next_internal(pm_iter *it)
                 it->key = rk;
                 it->elem = re;
             }
-            capture(it, t);
-            it->bucket = bucket;
-            it->bptr = b;
+            it->c.bucket = bucket;
+            it->c.bptr = b;
             set_holder(it, holder);
-            it->i = (uint8_t)(i + 1);
-            it->checkBucket = checkBucket;
+            it->c.i = (uint8_t)(i + 1);
+            it->c.checkBucket = checkBucket;
             return PM_OK;
         }
         unsigned char *next = bmap_overflow(t, b);
@@ -231,17 +193,8 @@ int pm_iter_next_internal(pm_iter *it)
     }
 }
 
-void pm_iter_start(const pm_iter *it, uint64_t *start_bucket, int *offset)
+void classic_iter_start(const pm_iter *it, uint64_t *a, uint64_t *b)
 {
-    *start_bucket = it->startBucket;
-    *offset = it->offset;
-}
-
-int pm_iter_current(const pm_iter *it, const uint8_t **key, const uint8_t **elem)
-{
-    if (it->done || !it->key)
-        return 0;
-    *key = it->key;
-    *elem = it->elem;
-    return 1;
+    *a = it->c.startBucket;
+    *b = it->c.offset;
 }

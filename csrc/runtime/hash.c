@@ -23,7 +23,7 @@
  * the version table; the low bits of the 64-bit value are used.
  */
 #include <stdlib.h>
-#include "pymap.h"
+#include "runtime/runtime.h"
 
 static const uint64_t m1 = 0xa0761d6478bd642fULL;
 static const uint64_t m2 = 0xe7037ed1a0b428dbULL;

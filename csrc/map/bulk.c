@@ -138,7 +138,7 @@ static const uint8_t *vec_elem(const pm_maptype *t, const pm_vec *v, int64_t i, 
 
 /* Start loading the bucket of item i + PREFETCH_AHEAD (see map_prefetch):
  * only for specialised key classes, whose hashing draws nothing. */
-static inline void vec_prefetch(pm_hmap *h, const pm_vec *keys, int64_t i, unsigned char hdr[16])
+static inline void vec_prefetch(pm_map *h, const pm_vec *keys, int64_t i, unsigned char hdr[16])
 {
     if (h->t->keyclass != KC_GENERIC && i + PREFETCH_AHEAD < keys->n)
         map_prefetch(h, vec_key(h->t, keys, i + PREFETCH_AHEAD, hdr));
@@ -146,7 +146,7 @@ static inline void vec_prefetch(pm_hmap *h, const pm_vec *keys, int64_t i, unsig
 
 /* ---- bulk operations ---- */
 
-int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t *done)
+int pm_assign_many(pm_map *h, const pm_vec *keys, const pm_vec *elems, int64_t *done)
 {
     const pm_maptype *t = h->t;
     int64_t n = keys->n;
@@ -174,7 +174,7 @@ int pm_assign_many(pm_hmap *h, const pm_vec *keys, const pm_vec *elems, int64_t 
     return rc;
 }
 
-int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *found_out, int64_t *done)
+int pm_access_many(pm_map *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *found_out, int64_t *done)
 {
     const pm_maptype *t = h->t;
     int64_t n = keys->n;
@@ -192,7 +192,7 @@ int pm_access_many(pm_hmap *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *
         unsigned char *k, *e;
         uint8_t *out = elems_out + (uint64_t)i * es;
         vec_prefetch(h, keys, i, hdr);
-        bool found = mapaccessK(h, vec_key(t, keys, i, hdr), &k, &e);
+        bool found = map_access(h, vec_key(t, keys, i, hdr), &k, &e);
         if (h->rt->rand_failed) {   /* a NaN key's hash draw failed */
             rc = map_op_finish(h, PM_OK);
             break;
@@ -214,7 +214,7 @@ void pm_release_strings(const uint8_t *headers, int64_t n)
         pm_string_release(pm_deref(headers + 16 * (uint64_t)i));
 }
 
-int pm_delete_many(pm_hmap *h, const pm_vec *keys, int64_t *deleted, int64_t *done)
+int pm_delete_many(pm_map *h, const pm_vec *keys, int64_t *deleted, int64_t *done)
 {
     const pm_maptype *t = h->t;
     int64_t n = keys->n;
@@ -350,7 +350,7 @@ size_t pm_range_image(int kind, uint32_t size, int64_t i, unsigned char *img, ch
     }
 }
 
-void pm_range_prefetch(pm_hmap *h, int64_t i, int64_t step, unsigned char *kimg, char *text)
+void pm_range_prefetch(pm_map *h, int64_t i, int64_t step, unsigned char *kimg, char *text)
 {
     const pm_maptype *t = h->t;
     if (t->keyclass == KC_GENERIC)
@@ -359,7 +359,7 @@ void pm_range_prefetch(pm_hmap *h, int64_t i, int64_t step, unsigned char *kimg,
     map_prefetch(h, kimg);
 }
 
-int pm_assign_range(pm_hmap *h, int64_t start, int64_t stop, int64_t step, int64_t *done)
+int pm_assign_range(pm_map *h, int64_t start, int64_t stop, int64_t step, int64_t *done)
 {
     const pm_maptype *t = h->t;
     *done = 0;
@@ -371,7 +371,7 @@ int pm_assign_range(pm_hmap *h, int64_t start, int64_t stop, int64_t step, int64
     return rc;
 }
 
-int pm_range_assign_locked(pm_hmap *h, int64_t start, int64_t step, int64_t n, int64_t *done)
+int pm_range_assign_locked(pm_map *h, int64_t start, int64_t step, int64_t n, int64_t *done)
 {
     const pm_maptype *t = h->t;
     unsigned char kimg[KEY_RANGE_IMG], eimg[KEY_RANGE_IMG];

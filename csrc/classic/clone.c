@@ -71,7 +71,7 @@ static unsigned char *copy_box(pm_hmap *c, ptrmap *m, unsigned char *p)
         j = (j + 1) & (m->cap - 1);
     }
     gobj *src = GOBJ_OF(p);
-    gobj *o = gc_alloc(c, OBJ_BOX, src->size, true);
+    gobj *o = gc_alloc(&c->base, OBJ_BOX, src->size, true);
     if (!o)
         return NULL;
     memcpy(o->data, src->data, src->size);
@@ -85,7 +85,7 @@ static unsigned char *copy_box(pm_hmap *c, ptrmap *m, unsigned char *p)
  * slots that could not be copied are nil, so the clone can still be freed. */
 static bool fix_slots(pm_hmap *c, ptrmap *m, unsigned char *b)
 {
-    const pm_maptype *t = c->t;
+    const pm_maptype *t = c->base.t;
     bool ok = true;
     if (!t->bucket_ptrs)
         return true;
@@ -111,16 +111,16 @@ static bool fix_slots(pm_hmap *c, ptrmap *m, unsigned char *b)
 
 static gobj *clone_array(pm_hmap *c, ptrmap *m, const gobj *src)
 {
-    const pm_maptype *t = c->t;
+    const pm_maptype *t = c->base.t;
     if (!src)
         return NULL;
-    gobj *a = gc_alloc(c, OBJ_ARRAY, src->size, !t->bucket_ptrs);
+    gobj *a = gc_alloc(&c->base, OBJ_BUCKETS, src->size, !t->bucket_ptrs);
     if (!a)
         return NULL;
-    a->nbuckets = src->nbuckets;
-    a->links_heap = src->links_heap;
+    a->nelems = src->nelems;
+    a->impl_flag = src->impl_flag;
     /* (gc_alloc zeroed it: a failure part-way leaves a freeable copy.) */
-    for (uint64_t i = 0; i < a->nbuckets; i++) {
+    for (uint64_t i = 0; i < a->nelems; i++) {
         unsigned char *b = bucket_at(a, t, i);
         unsigned char *sb = bucket_at((gobj *)src, t, i);
         memcpy(b, sb, t->bucketsize - 8);
@@ -136,7 +136,7 @@ static gobj *clone_array(pm_hmap *c, ptrmap *m, const gobj *src)
         /* A chain of separately allocated overflow buckets. */
         unsigned char *prev = b;
         for (unsigned char *h = link; h; h = bmap_overflow(t, h)) {
-            gobj *o = gc_alloc(c, OBJ_OVERFLOW, t->bucketsize, !t->bucket_ptrs);
+            gobj *o = gc_alloc(&c->base, OBJ_OVERFLOW, t->bucketsize, !t->bucket_ptrs);
             if (!o)
                 goto fail;
             memcpy(o->data, h, t->bucketsize - 8);
@@ -159,14 +159,14 @@ pm_hmap *pm_map_clone(const pm_hmap *h)
     if (!c)
         return NULL;
     *c = *h;
-    c->refcnt = 1;
-    c->shadow = true;                   /* the clone never enters the Go heap */
+    c->base.refcnt = 1;
+    c->base.shadow = true;                   /* the clone never enters the Go heap */
     c->hslot_hmap = c->hslot_extra = 0;
     c->overflow.rec = c->oldoverflow.rec = NULL;
-    pm_maptype_retain(c->t);
-    pm_runtime_retain(c->rt);
-    c->busy = 0;
-    c->writer = NULL;
+    pm_maptype_retain(c->base.t);
+    pm_runtime_retain(c->base.rt);
+    c->base.busy = 0;
+    c->base.writer = NULL;
     c->buckets = c->oldbuckets = NULL;
     ptrmap m = {0};
     c->buckets = clone_array(c, &m, h->buckets);
@@ -183,6 +183,6 @@ pm_hmap *pm_map_clone(const pm_hmap *h)
 fail:
     free(m.keys);
     free(m.vals);
-    pm_map_release(c);
+    pm_map_release(&c->base);
     return NULL;
 }
