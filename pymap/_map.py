@@ -990,11 +990,15 @@ class SwissMap(GoMap):
         t = self._t
         p = lib.pm_swiss_group(self._ptr, table, g)
         kdec, edec = t._k.decode, t._e.decode
+        kz, ez = _zero_value(t._k), _zero_value(t._e)
         keys, elems = [], []
         for s in range(8):
+            # A nil box (a cleared indirect slot) decodes as the zero value, as Go's memory reads.
             kp = p + 8 + s * t.slot_size
-            keys.append(_decode_slot(kp, t.indirect_key, kdec))
-            elems.append(_decode_slot(kp + t.elem_offset, t.indirect_elem, edec))
+            k = _decode_slot(kp, t.indirect_key, kdec)
+            e = _decode_slot(kp + t.elem_offset, t.indirect_elem, edec)
+            keys.append(kz if k is None and t.indirect_key else k)
+            elems.append(ez if e is None and t.indirect_elem else e)
         return Group(bytes(ffi.buffer(p, 8)), tuple(keys), tuple(elems))
 
     def small_group(self) -> Optional["Group"]:

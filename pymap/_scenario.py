@@ -95,18 +95,23 @@ class Step:
     op: str            #: the op (for a repeat block: the last op of its body)
     map: int           #: the slot it acted on last
     live: bool         #: the slot holds a map (False after drop)
-    B: int
-    count: int
-    noverflow: int
-    growing: bool
-    same_size_grow: bool
-    nevacuate: int
-    bytes: int         #: the map's bytes now (MapMemory.total)
+    B: int             #: classic: log2 of the buckets (0 for a Swiss map)
+    count: int         #: len(m)
+    noverflow: int     #: classic
+    growing: bool      #: classic: an evacuation is in progress
+    same_size_grow: bool  #: classic
+    nevacuate: int     #: classic
+    bytes: int         #: the map's bytes now (memory().total)
     allocated: int     #: cumulative bytes charged to the map (its TotalAlloc share)
     result: int        #: lookups: hits; deletes: deletions; iterate/copy: entries ranged over; insert: inserts
     ops: int           #: map operations the step executed
     memstats: MemStats  #: the runtime's MemStats after the step
     gctrace: tuple[str, ...]  #: gctrace lines the step produced
+    impl: str = "classic"     #: "classic" or "swiss": which fields above and below apply
+    dir_len: int = 0          #: Swiss: directory entries (0: small map or no storage)
+    ntables: int = 0          #: Swiss: distinct tables
+    capacity: int = 0         #: Swiss: slots in all tables (8 for a small map)
+    global_depth: int = 0     #: Swiss
 
 
 @dataclass(frozen=True)
@@ -323,7 +328,8 @@ class Scenario:
         ms = MemStats(**{f: getattr(s.ms, f) for f in MemStats.__dataclass_fields__})
         return Step(_OP_NAMES.get(s.op, "?"), s.map, bool(s.live), s.B, s.count, s.noverflow,
                     bool(s.growing), bool(s.same_size_grow), s.nevacuate, s.bytes, s.allocated,
-                    s.result, s.ops, ms, gctrace)
+                    s.result, s.ops, ms, gctrace, "swiss" if s.impl == lib.PM_IMPL_SWISS else "classic",
+                    s.dir_len, s.ntables, s.capacity, s.global_depth)
 
     def __repr__(self) -> str:
         return f"<pymap.Scenario {self._nsteps} steps, {len(self._records)} records, {self._nslots} map slots>"

@@ -158,9 +158,14 @@ int sw_rehash_hashes(sw_map *m, gobj *groups, uint64_t **out, size_t *n)
     size_t k = 0;
     for (uint64_t gi = 0; gi < ngroups; gi++) {
         unsigned char *g = sw_group(mt, groups, gi);
-        for (sw_bitset b = sw_match_full(sw_ctrl(g)); b; b = sw_remove_first(b))
-            h[k++] = sw_hash(m, slot_key(mt, sw_key(mt, g, sw_first(b))));
+        for (sw_bitset b = sw_match_full(sw_ctrl(g)); b; b = sw_remove_first(b)) {
+            unsigned i = sw_first(b);
+            /* a NaN key's draw: the rand callback may ask whose (pm_runtime_draw_elem) */
+            m->base.rt->draw_elem = slot_elem(mt, sw_elem(mt, g, i));
+            h[k++] = sw_hash(m, slot_key(mt, sw_key(mt, g, i)));
+        }
     }
+    m->base.rt->draw_elem = NULL;
     if (m->base.rt->rand_failed) {
         free(h);
         return PM_ERAND;
