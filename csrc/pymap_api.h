@@ -127,7 +127,7 @@ int pm_version_clear_builtin(int v);
 int pm_version_map_impl(int v);
 /* A version row, for Python (the one source of version facts). */
 typedef struct {
-    int map_impl, tested, clear_builtin, hashkey_odd, alloc_headers, rand64;
+    int map_impl, tested, clear_builtin, maps_clone, hashkey_odd, alloc_headers, rand64;
     int classic_load_factor_num;    /* load factor = num / 2 per bucket */
     int classic_hmap_size, classic_clear_marks_empty, classic_clear_seq;
     int swiss_tombstone_possible, swiss_small_update_grows, swiss_clone_structural;

@@ -75,6 +75,7 @@ class VersionFacts:
     map_impl: str                  #: "classic" | "swiss"
     tested: bool                   #: a real toolchain exists to test against
     clear_builtin: bool            #: clear(m) exists (else the range-delete idiom)
+    maps_clone: bool               #: maps.Clone exists
     hashkey_odd: bool              #: hashkey words forced odd
     alloc_headers: bool            #: 8-byte malloc headers for pointerful objects > 512 B
     rand64: bool                   #: 64-bit draws for iteration and NaN hashes
@@ -94,7 +95,7 @@ def version_facts(go: str) -> VersionFacts:
     v = ffi.new("pm_versioninfo *")
     lib.pm_version_info(_version_index(go), v)
     return VersionFacts(
-        go, _IMPL_NAMES[v.map_impl], bool(v.tested), bool(v.clear_builtin), bool(v.hashkey_odd),
+        go, _IMPL_NAMES[v.map_impl], bool(v.tested), bool(v.clear_builtin), bool(v.maps_clone), bool(v.hashkey_odd),
         bool(v.alloc_headers), bool(v.rand64), v.classic_load_factor_num / 2, v.classic_hmap_size,
         bool(v.classic_clear_marks_empty), bool(v.classic_clear_seq), bool(v.swiss_tombstone_possible),
         bool(v.swiss_small_update_grows), bool(v.swiss_clone_structural), v.swiss_clear_mode,
@@ -1005,7 +1006,7 @@ class SwissMap(GoMap):
         """The small map's group, or None."""
         return self._read_locked(lambda: self._group(-1, 0) if lib.pm_swiss_group(self._ptr, -1, 0) != ffi.NULL else None)
 
-    def _tables_locked(self) -> list["Table"]:
+    def _tables_locked(self, groups: bool = True) -> list["Table"]:
         h = ffi.new("pm_swiss_header *")
         lib.pm_swiss_header_read(self._ptr, h)
         out = []
@@ -1014,14 +1015,15 @@ class SwissMap(GoMap):
             rc = lib.pm_swiss_table_read(self._ptr, k, info)
             if rc:
                 _raise(rc, self._rt)
-            groups = [self._group(k, g) for g in range(info.ngroups)]
+            gs = [self._group(k, g) for g in range(info.ngroups)] if groups else []
             out.append(Table(info.index, info.local_depth, info.capacity, info.used, info.growth_left,
-                             info.tombstones, groups))
+                             info.tombstones, gs))
         return out
 
-    def tables(self) -> list["Table"]:
-        """Each distinct table once, in directory order of its first entry."""
-        return self._read_locked(self._tables_locked)
+    def tables(self, groups: bool = True) -> list["Table"]:
+        """Each distinct table once, in directory order of its first entry
+        (``groups=False``: the tables' fields only, each ``groups`` empty)."""
+        return self._read_locked(lambda: self._tables_locked(groups))
 
     def directory(self) -> list[int]:
         """Per directory entry, the position in tables() of its table."""

@@ -1194,14 +1194,168 @@ static void classic_snapshot(const pm_map *m, pm_snapshot *s)
     s->nevacuate = h->nevacuate;
 }
 
-/* maps.Clone: the runtime's mapclone (1.21+) makes a map with hint = len and
- * copies every entry in iteration order. */
+/* ---- maps.Clone (runtime.mapclone2, Go 1.21+) ----
+ *
+ * The clone is made with hint = len (capped at what src's B holds) -- a
+ * hash0 draw -- and then takes src's hash0, so every key keeps its hash
+ * and bucket bits.  Entries are copied bucket by bucket, src bucket i + j*n
+ * into dst bucket i (n = dst's bucket count), packed from slot 0 with their
+ * tophash; overflow buckets come from dst's preallocation first.  Indirect
+ * elems get new boxes; indirect keys are shared unless the key type needs
+ * key updates.  Old buckets not yet evacuated are copied the same way when
+ * dst has no more bucket bits than they do, else assigned key by key.  A
+ * single-bucket src without indirect elems is copied with one memmove. */
+
+/* moveToBmap: src's live slots into dst from slot pos on; returns the
+ * bucket and slot where the next entry goes. */
+static unsigned char *move_to_bmap(pm_hmap *h, unsigned char *dst, unsigned *pos, unsigned char *src, int *rc)
+{
+    const pm_maptype *t = h->base.t;
+    for (unsigned i = 0; i < bucketCnt; i++) {
+        if (isEmpty(src[i]))
+            continue;
+        while (*pos < bucketCnt && !isEmpty(dst[*pos]))
+            (*pos)++;
+        if (*pos == bucketCnt) {
+            if (!(dst = newoverflow(h, dst))) {
+                *rc = PM_ENOMEM;
+                return NULL;
+            }
+            *pos = 0;
+        }
+        unsigned char *dk = bmap_key(t, dst, *pos), *de = bmap_elem(t, dst, *pos);
+        unsigned char *sk = bmap_key(t, src, i), *se = bmap_elem(t, src, i);
+        dst[*pos] = src[i];
+        memcpy(dk, sk, t->keyslot);
+        memcpy(de, se, t->elemslot);
+        /* The copies share string data, pointees and (keys) boxes ... */
+        slot_retain(t, dk, de);
+        /* ... except the boxes Go allocates anew: every indirect elem, and
+         * indirect keys of types that need key updates. */
+        bool newkey = (t->flags & TF_INDIRECTKEY) && (t->flags & TF_NEEDKEYUPDATE);
+        for (int w = 0; w < 2; w++) {
+            unsigned char *slot = w ? de : dk;
+            if (!(w ? (t->flags & TF_INDIRECTELEM) : newkey))
+                continue;
+            unsigned char *old = deref(slot);
+            gobj *b = gc_alloc(&h->base, OBJ_BOX, w ? t->elemsize : t->keysize, true);
+            gc_decref(GOBJ_OF(old));     /* the shared reference slot_retain took */
+            if (!b) {
+                memset(slot, 0, 8);
+                *rc = PM_ENOMEM;
+                return NULL;
+            }
+            memcpy(b->data, old, w ? t->elemsize : t->keysize);
+            memcpy(slot, &(unsigned char *){b->data}, 8);
+        }
+        (*pos)++;
+        h->count++;
+    }
+    return dst;
+}
+
+static int clone_chain(pm_hmap *dst, unsigned char *db, unsigned char *sb)
+{
+    const pm_maptype *t = dst->base.t;
+    unsigned pos = 0;
+    int rc = PM_OK;
+    for (; sb && rc == PM_OK; sb = bmap_overflow(t, sb))
+        db = move_to_bmap(dst, db, &pos, sb, &rc);
+    return rc;
+}
+
+static int clone_into(pm_hmap *src, pm_hmap *dst)
+{
+    const pm_maptype *t = src->base.t;
+    int rc = PM_OK;
+    if (src->B == 0 && !((t->flags & TF_INDIRECTKEY) && (t->flags & TF_NEEDKEYUPDATE)) &&
+        !(t->flags & TF_INDIRECTELEM)) {
+        gobj *b = gc_alloc(&dst->base, OBJ_BUCKETS, t->bucketsize, !t->bucket_ptrs);   /* newobject(t.Bucket) */
+        if (!b)
+            return PM_ENOMEM;
+        b->nelems = 1;
+        memcpy(b->data, src->buckets->data, t->bucketsize - 8);   /* B = 0 has no overflow */
+        for (unsigned i = 0; i < bucketCnt; i++)
+            slot_retain(t, bmap_key(t, b->data, i), bmap_elem(t, b->data, i));
+        gc_decref(dst->buckets);
+        dst->buckets = b;
+        dst->count = src->count;
+        return PM_OK;
+    }
+    if (!dst->buckets) {
+        gobj *b = gc_alloc(&dst->base, OBJ_BUCKETS, t->bucketsize, !t->bucket_ptrs);
+        if (!b)
+            return PM_ENOMEM;
+        b->nelems = 1;
+        dst->buckets = b;
+    }
+    uint64_t nd = bucketShift(dst->B), ns = bucketShift(src->B);
+    for (uint64_t i = 0; i < nd && rc == PM_OK; i++) {
+        unsigned char *db = bucket_at(dst->buckets, t, i);
+        unsigned pos = 0;
+        for (uint64_t j = 0; j < ns && rc == PM_OK; j += nd)
+            for (unsigned char *sb = bucket_at(src->buckets, t, i + j); sb && rc == PM_OK; sb = bmap_overflow(t, sb))
+                db = move_to_bmap(dst, db, &pos, sb, &rc);
+    }
+    if (rc != PM_OK || !src->oldbuckets)
+        return rc;
+    uint8_t oldB = (src->flags & sameSizeGrow) ? src->B : (uint8_t)(src->B - 1);
+    for (uint64_t i = 0; i < bucketShift(oldB) && rc == PM_OK; i++) {
+        unsigned char *sb = bucket_at(src->oldbuckets, t, i);
+        if (evacuated(sb))
+            continue;
+        if (oldB >= dst->B) {
+            unsigned char *db = bucket_at(dst->buckets, t, i & bucketMask(dst->B));
+            while (bmap_overflow(t, db))
+                db = bmap_overflow(t, db);
+            rc = clone_chain(dst, db, sb);
+            continue;
+        }
+        for (; sb && rc == PM_OK; sb = bmap_overflow(t, sb)) {
+            for (unsigned s = 0; s < bucketCnt && rc == PM_OK; s++) {
+                if (isEmpty(sb[s]))
+                    continue;
+                const unsigned char *k = slot_key(t, bmap_key(t, sb, s));
+                const uint8_t *e = slot_elem(t, bmap_elem(t, sb, s));
+                size_t elen = t->elemsize;
+                if (t->elem_kind == PM_KIND_STRING) {
+                    uint64_t len;
+                    e = pm_string_data(e, &len);
+                    elen = len;
+                }
+                rc = mapassign(dst, k, e, elen);
+            }
+        }
+    }
+    return rc;
+}
+
 static int classic_clone(pm_map *m, pm_map **out)
 {
-    (void)m;
-    (void)out;
-    set_error("maps.Clone of a classic map is not modelled yet");
-    return PM_EIMPL;
+    pm_hmap *src = HMAP(m);
+    const goversion *v = m->rt->ver;
+    if (!v->maps_clone) {
+        set_error("maps.Clone does not exist before Go 1.21");
+        return PM_EIMPL;
+    }
+    int64_t hint = src->count;
+    if (overLoadFactor(v, hint, src->B))
+        hint = (int64_t)v->classic.loadFactorNum * (int64_t)(bucketShift(src->B) / loadFactorDen);
+    pm_map *dm;
+    int rc = classic_make(m->rt, m->t, hint, &dm);
+    if (rc != PM_OK)
+        return rc;
+    pm_hmap *dst = HMAP(dm);
+    dst->hash0 = src->hash0;
+    dst->nevacuate = 0;
+    if (src->count != 0 && (rc = clone_into(src, dst)) != PM_OK) {
+        if (rc == PM_ENOMEM)
+            set_error("out of memory");
+        pm_map_release(dm);
+        return rc;
+    }
+    *out = dm;
+    return PM_OK;
 }
 
 /* Releasing a bucket array or an overflow bucket drops what its slots and

@@ -120,6 +120,7 @@ typedef struct goversion {
     bool hash_m1_m4;             /* fallback hash: K0 = hashkey[0]^m1, K1..3 = m2..m4 (<= 1.22) */
     bool hashkey_odd;            /* runtime forces hashkey words odd (<= 1.22) */
     bool clear_builtin;          /* clear(m) exists (>= 1.21); else the range-delete idiom */
+    bool maps_clone;             /* maps.Clone exists (>= 1.21: the maps package, runtime.mapclone) */
     bool alloc_headers;          /* 8-byte malloc header for pointerful objects > 512 B (>= 1.22) */
     bool rand64;                 /* rand() is 64-bit for iteration and NaN draws (>= 1.22) */
     uint8_t limit_headroom_pct;  /* memory-limit goal headroom: max(pct%, 1 MiB); 0 = 1 MiB flat (<= 1.20) */

@@ -33,29 +33,29 @@
 #define PRUNE127 (PRUNE125 | AP_BIT(AP_FAST64PTR))
 
 const goversion pm_versions[] = {
-    /* name           impl         m1-m4  odd    clear  hdrs   rand64 lim% tested */
-    {"1.19",          MAP_CLASSIC, true,  true,  false, false, false, 0, true,
+    /* name           impl         m1-m4  odd    clear  clone  hdrs   rand64 lim% tested */
+    {"1.19",          MAP_CLASSIC, true,  true,  false, false, false, false, 0, true,
      C(13, 48, false, false)},
-    {"1.20",          MAP_CLASSIC, true,  true,  false, false, false, 0, false,
+    {"1.20",          MAP_CLASSIC, true,  true,  false, false, false, false, 0, false,
      C(13, 48, false, false)},
-    {"1.21",          MAP_CLASSIC, true,  true,  true,  false, false, 3, true,
+    {"1.21",          MAP_CLASSIC, true,  true,  true,  true,  false, false, 3, true,
      C(12, 48, true, false)},
-    {"1.22",          MAP_CLASSIC, true,  true,  true,  true,  true,  3, true,
+    {"1.22",          MAP_CLASSIC, true,  true,  true,  true,  true,  true,  3, true,
      C(13, 48, true, false)},
-    {"1.23",          MAP_CLASSIC, false, false, true,  true,  true,  3, true,
+    {"1.23",          MAP_CLASSIC, false, false, true,  true,  true,  true,  3, true,
      C(13, 48, true, false)},
     /*                                                          tpos   supd   prune     clear          clone */
-    {"1.24",          MAP_SWISS,   false, false, true,  true,  true,  3, true,
+    {"1.24",          MAP_SWISS,   false, false, true,  true,  true,  true,  3, true,
      S(false, true,  0,        SWC_ALL,       false)},
-    {"1.24-noswiss",  MAP_CLASSIC, false, false, true,  true,  true,  3, true,
+    {"1.24-noswiss",  MAP_CLASSIC, false, false, true,  true,  true,  true,  3, true,
      C(13, 56, false, true)},
-    {"1.25",          MAP_SWISS,   false, false, true,  true,  true,  3, true,
+    {"1.25",          MAP_SWISS,   false, false, true,  true,  true,  true,  3, true,
      S(true,  true,  PRUNE125, SWC_FULL,      true)},
-    {"1.25-noswiss",  MAP_CLASSIC, false, false, true,  true,  true,  3, true,
+    {"1.25-noswiss",  MAP_CLASSIC, false, false, true,  true,  true,  true,  3, true,
      C(13, 56, false, true)},
-    {"1.26",          MAP_SWISS,   false, false, true,  true,  true,  3, true,
+    {"1.26",          MAP_SWISS,   false, false, true,  true,  true,  true,  3, true,
      S(true,  true,  PRUNE125, SWC_HEURISTIC, true)},
-    {"1.27",          MAP_SWISS,   false, false, true,  true,  true,  3, true,
+    {"1.27",          MAP_SWISS,   false, false, true,  true,  true,  true,  3, true,
      S(true,  false, PRUNE127, SWC_HEURISTIC, true)},
 };
 const int pm_nversions = (int)(sizeof pm_versions / sizeof pm_versions[0]);
@@ -89,6 +89,7 @@ int pm_version_info(int v, pm_versioninfo *out)
     const goversion *g = &pm_versions[v];
     *out = (pm_versioninfo){
         .map_impl = g->map_impl, .tested = g->tested, .clear_builtin = g->clear_builtin,
+        .maps_clone = g->maps_clone,
         .hashkey_odd = g->hashkey_odd, .alloc_headers = g->alloc_headers, .rand64 = g->rand64,
         .classic_load_factor_num = g->classic.loadFactorNum, .classic_hmap_size = g->classic.hmap_size,
         .classic_clear_marks_empty = g->classic.clear_marks_empty, .classic_clear_seq = g->classic.clear_seq,

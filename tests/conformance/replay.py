@@ -344,6 +344,9 @@ def _exec(m: pymap.GoMap, op: dict, res: Any, rnd: ReplayRand, key: str, elem: s
             rnd.ctx.iter_r = res["start"] | (res["offset"] << m.B)  # type: ignore[union-attr]
         m.clear()
         return res if res and res.get("start") is not None else None
+    if name == "clone":
+        c = m.clone()
+        return {"state": model_state(c, key, elem, "buckets" in ((res or {}).get("state") or {}))}
     if name == "iter":
         if op.get("stop") == 0:   # reflect.MapIter never called Next: no mapiterinit
             return {"start": None, "offset": None, "seq": [], "results": {}}

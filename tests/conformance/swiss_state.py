@@ -66,11 +66,11 @@ def model_state(m: Any, key: Optional[str] = None, elem: Optional[str] = None, g
         g = m.small_group()
         st["small_group"] = group_json(g, key, elem) if (m.small and g is not None) else None
     st["directory"] = list(m.directory())
-    st["tables"] = [table_json(t, key, elem, groups) for t in m.tables()]
+    st["tables"] = [table_json(t, key, elem, groups) for t in m.tables(groups=groups)]
     return st
 
 
 def capacities(m: Any) -> list[int]:
     """Per directory entry, its table's capacity (the memory response's shape)."""
-    tabs = m.tables()
+    tabs = m.tables(groups=False)
     return [tabs[j].capacity for j in m.directory()]

@@ -133,7 +133,7 @@ def _fill_keys(o: goruntime.Oracle, key: str, n: int) -> list:
 
 
 def _insert_all(m, keys: list, zero) -> None:
-    if hasattr(m, "insert_many") and keys and not isinstance(keys[0], (bytes, str, type(None))):
+    if hasattr(m, "insert_many") and keys and keys[0] is not None:
         try:
             m.insert_many(keys, [zero] * len(keys) if zero is not None else None)
             return
