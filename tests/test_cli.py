@@ -73,13 +73,13 @@ def test_python_m_pymap_and_console_script(tmp_path):
     p = subprocess.run([sys.executable, "-m", "pymap", "demo", "--n", "100"], capture_output=True, text=True,
                        env=env, timeout=60, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.startswith("map[int64]int64 on Go 1.23 (classic hmap/bmap map; bucket = 144 B)")
+    assert p.stdout.startswith(f"map[int64]int64 on Go {pymap.DEFAULT_GO} (Swiss-table map; group = 136 B)")
     script = Path(sys.executable).parent / "pymap"
     assert script.exists(), "pip installs the pymap console script next to the interpreter"
     p = subprocess.run([str(script), "layout", "int64", "int64"], capture_output=True, text=True, env=env,
                        timeout=60, cwd=tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "Go 1.23" in p.stdout and "144 B" in p.stdout
+    assert f"Go {pymap.DEFAULT_GO}" in p.stdout and "group: 136 B" in p.stdout and "144 B" in p.stdout
 
 
 def test_demo_and_its_old_spelling(capsys):
@@ -99,7 +99,7 @@ def test_demo_and_its_old_spelling(capsys):
 def test_layout_matches_the_model(capsys, go, struct, charged):
     d = run_json(capsys, "layout", "int64", "int64", "--go", go)
     t = pymap.MapType("int64", "int64")
-    assert d["go"] == go and d["schema_version"] == 1
+    assert d["go"] == go and d["schema_version"] == 2 and d["impl"] == "classic"
     assert (d["bucket_size"], d["key_slot_size"], d["elem_slot_size"]) == (t.bucket_size, 8, 8)
     assert (d["keys_offset"], d["elems_offset"], d["overflow_offset"]) == (8, 72, 136)
     assert d["hmap_struct"] == struct and d["hmap_charged"] == charged
@@ -113,11 +113,11 @@ def test_layout_matches_the_model(capsys, go, struct, charged):
 
 
 def test_layout_indirect_and_small_key_types(capsys):
-    d = run_json(capsys, "layout", "string", "[200]byte")
+    d = run_json(capsys, "layout", "string", "[200]byte", "--go", "1.23")
     t = pymap.MapType("string", "[200]byte")
     assert d["indirect_elem"] is True and d["elem_slot_size"] == 8 == t.elem_slot_size
     assert d["bucket_size"] == t.bucket_size == 8 + 8 * 16 + 8 * 8 + 8
-    d = run_json(capsys, "layout", "bool", "struct{}")
+    d = run_json(capsys, "layout", "bool", "struct{}", "--go", "1.23")
     assert d["load_factor"] is None and d["max_keys"] == 2 and d["bucket_size"] == 24
     d = run_json(capsys, "layout", "int8", "bool", "--go", "1.21")
     assert d["load_factor"] == 6.0 and d["grow_B"] == 4
@@ -132,9 +132,9 @@ def test_layout_indirect_and_small_key_types(capsys):
 ])
 def test_grow_matches_insert_by_insert(capsys, key, elem, keyf, n, hint):
     t = pymap.MapType(key, elem)
-    args = ["grow", key, elem, "--n", str(n)] + (["--hint", str(hint)] if hint else [])
+    args = ["grow", key, elem, "--n", str(n), "--go", "1.23"] + (["--hint", str(hint)] if hint else [])
     d = run_json(capsys, *args)
-    assert d["go"] == "1.23" and d["n"] == n and d["schema_version"] == 1
+    assert d["go"] == "1.23" and d["n"] == n and d["schema_version"] == 2 and d["impl"] == "classic"
     grows = [(e["insert"], e["state"]["B"]) for e in d["events"] if e["kind"] == "grow"]
     if key == "string":   # insert_range's values: fresh pointees; compare the B points through it
         rt = pymap.Runtime(go="1.23", seed=1)
@@ -165,11 +165,12 @@ def test_grow_matches_insert_by_insert(capsys, key, elem, keyf, n, hint):
 
 def test_grow_plot(capsys, tmp_path):
     png = tmp_path / "grow.png"
-    rc, out, err = run(capsys, "grow", "int64", "int64", "--n", "20000", "--plot", str(png))
-    assert rc == 0, err
-    w, h = png_size(png)
-    assert w > 500 and h > 300
-    assert f"plot written to {png}" in out
+    for go in ("1.23", "1.27"):
+        rc, out, err = run(capsys, "grow", "int64", "int64", "--n", "20000", "--go", go, "--plot", str(png))
+        assert rc == 0, err
+        w, h = png_size(png)
+        assert w > 500 and h > 300
+        assert f"plot written to {png}" in out
 
 
 # ---- scenario -------------------------------------------------------------------------------
@@ -181,8 +182,8 @@ def _direct(ops, **kw):
 
 def test_clear_vs_drop_agrees_with_the_scenario_runner(capsys):
     n = 6000
-    d = run_json(capsys, "scenario", "clear-vs-drop", "--n", str(n))
-    assert d["schema"] == "pymap.scenario" and d["schema_version"] == 1 and d["go"] == "1.23"
+    d = run_json(capsys, "scenario", "clear-vs-drop", "--n", str(n), "--go", "1.23")
+    assert d["schema"] == "pymap.scenario" and d["schema_version"] == 2 and d["go"] == "1.23"
     assert len(d["variants"]) == 10
     by = {(v["params"]["strategy"], v["params"]["gc"]): v for v in d["variants"]}
     # clear(m) + runtime.GC(), then a refill, straight through pymap.Scenario
@@ -196,7 +197,7 @@ def test_clear_vs_drop_agrees_with_the_scenario_runner(capsys):
     nil = by[("nil", True)]
     assert nil["steps"][3]["memstats"]["heap_alloc"] == rt.baseline.heap_alloc
     assert nil["steps"][2]["map"] == {"live": False}
-    rc, out, _ = run(capsys, "scenario", "clear-vs-drop", "--n", str(n))
+    rc, out, _ = run(capsys, "scenario", "clear-vs-drop", "--n", str(n), "--go", "1.23")
     assert rc == 0 and "Go 1.23" in out and "Summary" in out and "gctrace:" in out
     for line in (line for s in v["steps"] for line in s["gctrace"]):
         assert line in out
@@ -219,13 +220,13 @@ def test_scenario_settings_reach_the_runtime(capsys):
 
 
 def test_churn_counts_same_size_grows(capsys):
-    d = run_json(capsys, "scenario", "churn", "--n", "200000", "--window", "2000")
+    d = run_json(capsys, "scenario", "churn", "--n", "200000", "--window", "2000", "--go", "1.23")
     v = d["variants"][0]
     assert d["settings"]["window"] == 2000 and v["params"]["batch"] == 125
     steps = v["steps"]
     assert all(s["map"]["len"] == 2000 for s in steps[1:])
     assert steps[-1]["map"]["B"] == steps[1]["map"]["B"], "churn at a constant size never doubles"
-    rc, out, _ = run(capsys, "scenario", "churn", "--n", "200000", "--window", "2000")
+    rc, out, _ = run(capsys, "scenario", "churn", "--n", "200000", "--window", "2000", "--go", "1.23")
     m = re.search(r"same-size grows during the churn\s+(\d+)", out)
     assert m and int(m.group(1)) >= 1
     # the same program through the Python API: the same map at the end
@@ -241,7 +242,7 @@ def test_churn_counts_same_size_grows(capsys):
 
 def test_pool_scenario_matches_the_pool_api(capsys):
     n = 5000
-    d = run_json(capsys, "scenario", "pool", "--n", str(n))
+    d = run_json(capsys, "scenario", "pool", "--n", str(n), "--go", "1.23")
     v = d["variants"][0]
     st = v["pools"][0]
     assert (st["gets"], st["puts"], st["news"], st["victim_hits"], st["dropped_by_gc"]) == (3, 2, 2, 1, 1)
@@ -269,9 +270,10 @@ def test_pool_scenario_matches_the_pool_api(capsys):
 
 
 def test_scenario_plots(capsys, tmp_path):
-    for name, n in (("clear-vs-drop", "3000"), ("pool", "3000")):
-        png = tmp_path / f"{name}.png"
-        rc, _, err = run(capsys, "scenario", name, "--n", n, "--plot", str(png))
+    for name, n, go in (("clear-vs-drop", "3000", "1.23"), ("pool", "3000", "1.23"), ("churn", "20000", "1.27"),
+                        ("pool", "3000", "1.25")):
+        png = tmp_path / f"{name}-{go}.png"
+        rc, _, err = run(capsys, "scenario", name, "--n", n, "--go", go, "--plot", str(png))
         assert rc == 0, err
         w, h = png_size(png)
         assert w > 500 and h > 300
@@ -316,7 +318,7 @@ def test_prometheus_text_of_a_runtime():
 
 
 def test_scenario_prometheus(capsys):
-    rc, out, err = run(capsys, "scenario", "pointer-values", "--n", "1000", "--prometheus")
+    rc, out, err = run(capsys, "scenario", "pointer-values", "--n", "1000", "--prometheus", "--go", "1.23")
     assert rc == 0, err
     assert out.startswith("# pymap scenario pointer-values") and "Go 1.23" in out.splitlines()[0]
     s = _samples(out)
@@ -415,8 +417,13 @@ def test_claims_are_computed_by_the_model(capsys, go):
     (["layout", "int64"], "required: ELEM"),
     (["layout", "foo", "int64"], "unknown Go type spelling 'foo'"),
     (["layout", "any", "int64"], "interface types are not modelled"),
-    (["layout", "int64", "int64", "--go", "1.25"], "Swiss-table maps"),
-    (["claims", "--go", "1.24"], "--go 1.24-noswiss"),
+    (["claims", "--go", "1.24"], "claims about the Swiss map come with a later pymap release"),
+    (["claims", "--go", "1.27"], "run it on a classic version (default 1.23)"),
+    (["layout", "int64", "int64", "--go", "1.26-noswiss"], "no GOEXPERIMENT=noswissmap"),
+    (["layout", "int64", "int64", "--go", "1.28"], "unknown Go version '1.28'"),
+    (["grow", "int64", "int64", "--n", "10", "--go", "1.23", "--all"], "--all belongs to Swiss versions"),
+    (["grow", "int8", "int64", "--n", "200"], "at most 128 distinct keys"),
+    (["grow", "int64", "int64", "--n", "10", "--hint", "-3"], "--hint must be at least 0"),
     (["demo", "--go", "2.0"], "unknown Go version '2.0'"),
     (["grow", "int64", "int64", "--n", "lots"], "--n 'lots' is not a whole number"),
     (["grow", "int64", "int64", "--n", "1.5"], "is not a whole number"),
@@ -475,3 +482,217 @@ def test_plain_when_piped_rich_on_request():
     out = Output(buf, mode="rich")
     out.table(t)
     assert "1,234,567" in buf.getvalue() and "bucket" in buf.getvalue()
+
+
+# ---- the Swiss map ------------------------------------------------------------------------
+
+SWISS = [v for v in pymap.GO_VERSIONS if pymap.version_impl(v) == "swiss"]
+
+
+def test_default_version_and_spellings(capsys):
+    from pymap.cli._common import parse_go
+    assert parse_go("go1.27.3") == "1.27" and parse_go("1.24.11") == "1.24"
+    assert parse_go("1.25.5-noswissmap") == "1.25-noswiss" and parse_go("go1.24-noswiss") == "1.24-noswiss"
+    d = run_json(capsys, "layout", "int64", "int64")
+    assert d["go"] == pymap.DEFAULT_GO and d["impl"] == pymap.version_impl(pymap.DEFAULT_GO) == "swiss"
+    for v in pymap.GO_VERSIONS:   # every version runs
+        rc, out, err = run(capsys, "demo", "--n", "20", "--go", v)
+        assert rc == 0 and f"on Go {v} " in out, err
+
+
+@pytest.mark.parametrize("go", ["1.27", "1.24"])
+@pytest.mark.parametrize("key,elem", [("int64", "int64"), ("int64", "struct{}"), ("string", "[200]byte"),
+                                      ("struct{}", "struct{}"), ("[16]byte", "bool")])
+def test_swiss_layout_comes_from_maptype(capsys, go, key, elem):
+    from pymap.cli._common import CLASSIC_REF
+    t = pymap.MapType(key, elem)
+    d = run_json(capsys, "layout", key, elem, "--go", go)
+    assert d["impl"] == "swiss" and d["go"] == go and d["schema_version"] == 2
+    assert (d["slot_size"], d["elem_offset"], d["group_size"]) == (t.slot_size, t.elem_offset, t.group_size)
+    assert (d["key_slot_size"], d["elem_slot_size"], d["indirect_key"], d["indirect_elem"]) == \
+        (t.key_slot_size, t.elem_slot_size, t.indirect_key, t.indirect_elem)
+    assert d["ctrl_size"] + 8 * d["slot_size"] + d["group_padding"] == d["group_size"]
+    assert d["bytes_per_slot"] == t.group_size / 8 and d["load_limit"] == 0.875
+    assert d["assign_path"] == t.assign_path
+    assert d["prunes"] == (t.assign_path in pymap.version_facts(go).swiss_prune_paths)
+    c = d["classic"]
+    assert c["go"] == CLASSIC_REF and pymap.version_impl(CLASSIC_REF) == "classic"
+    assert (c["bucket_size"], c["keys_offset"], c["elems_offset"], c["overflow_offset"]) == \
+        (t.bucket_size, t.bucket_keys_offset, t.bucket_elems_offset, t.bucket_overflow_offset)
+    rc, out, _ = run(capsys, "layout", key, elem, "--go", go)
+    assert rc == 0 and f"Go {go} (Swiss-table map" in out and f"group: {t.group_size} B" in out
+    assert f"classic bucket (Go {CLASSIC_REF})" in out and f"{t.bucket_size} B" in out
+
+
+def test_swiss_layout_measures_bytes_per_entry(capsys):
+    d = run_json(capsys, "layout", "int64", "int64")
+    assert (d["slot_size"], d["group_size"], d["elem_offset"]) == (16, 136, 8)
+    rt = pymap.Runtime(go=pymap.DEFAULT_GO, seed=1)
+    m = rt.make_map(I64)
+    m.insert_range(896)
+    assert d["entries_at_max_load"] == 896 and d["capacity_at_max_load"] == 1024
+    assert d["bytes_per_entry_max_load"] == m.memory().total / 896 == 18520 / 896
+    m.insert_range(896, 897)
+    assert (d["rehash_at"], d["rehash_kind"]) == (897, "split") and m.dir_len == 2
+    assert d["bytes_per_entry_after_rehash"] == m.memory().total / 897
+    assert d["map_charged"] == 48 and d["table_charged"] == 32 and d["first_table_at"] == 9
+    z = run_json(capsys, "layout", "int64", "struct{}")
+    assert (z["slot_size"], z["slot_padding"], z["group_size"]) == (16, 8, 136)   # golang/go#71368
+    e = run_json(capsys, "layout", "struct{}", "struct{}")
+    assert (e["slot_size"], e["group_size"], e["group_padding"]) == (0, 16, 8)
+    s = run_json(capsys, "layout", "int8", "bool")   # 128 keys: the largest rehash is a doubling
+    assert (s["rehash_kind"], s["rehash_at"], s["max_keys"]) == ("doubling", 113, 128)
+
+
+def _structure_changes(go, t, n, keyf, hint=0, use_range=False):
+    """Insert by insert through the Python API: the inserts at which the map's
+    storage changed (small group, tables, groups, directory)."""
+    rt = pymap.Runtime(go=go, seed=1)
+    m = rt.make_map(t, hint)
+
+    def shape():
+        mem = m.memory()
+        return (m.small, m.dir_len, mem.tables, mem.groups, mem.small_group)
+
+    out, last = [], shape()
+    for i in range(n):
+        if use_range:
+            m.insert_range(i, i + 1)
+        else:
+            m.insert_many([keyf(i)], None)
+        now = shape()
+        if now != last:
+            out.append(i + 1)
+            last = now
+    return out, m, rt
+
+
+@pytest.mark.parametrize("go", SWISS)
+def test_swiss_grow_events_at_their_inserts(capsys, go):
+    d = run_json(capsys, "grow", "int64", "int64", "--n", "2000", "--go", go)
+    assert d["impl"] == "swiss" and d["schema_version"] == 2
+    ev = [(e["insert"], e["kind"]) for e in d["events"]]
+    assert ev[:12] == [(0, "make"), (1, "small group"), (9, "small -> table"), (15, "doubling"), (29, "doubling"),
+                       (57, "doubling"), (113, "doubling"), (225, "doubling"), (449, "doubling"),
+                       (897, "split"), (897, "directory"), ev[11]]
+    caps = [e["state"]["capacity"] for e in d["events"] if e["kind"] in ("small -> table", "doubling")]
+    assert caps == [16, 32, 64, 128, 256, 512, 1024]
+    split = next(e for e in d["events"] if e["kind"] == "split")
+    assert split["state"]["tables"] == 2 and split["state"]["capacity"] == 2048
+    assert "2 x 1,024 slots, localDepth 1" in split["text"]
+    assert next(e for e in d["events"] if e["kind"] == "directory")["text"].endswith("dirLen 1 -> 2")
+    rc, out, _ = run(capsys, "grow", "int64", "int64", "--n", "2000", "--go", go)
+    assert f"Go {go} (Swiss-table map" in out and "group = 136 B" in out
+    for ins in (9, 15, 29, 57, 113, 225, 449, 897):
+        assert re.search(rf"^\s*{ins:,}\s+(small -> table|table doubling|split)", out, re.M), ins
+
+
+@pytest.mark.parametrize("go,key,elem,keyf,n,hint,rng", [
+    ("1.27", "int64", "int64", lambda i: i, 6000, 0, True),
+    ("1.25", "string", "*[32]byte", lambda i: f"key-{i}", 4000, 897, True),
+    ("1.24", "float64", "bool", float, 3000, 0, False),
+    ("1.26", "[16]byte", "int8", lambda i: i.to_bytes(16, "little"), 2500, 1793, False),
+])
+def test_swiss_grow_matches_insert_by_insert(capsys, go, key, elem, keyf, n, hint, rng):
+    t = pymap.MapType(key, elem)
+    args = ["grow", key, elem, "--n", str(n), "--go", go] + (["--hint", str(hint)] if hint else [])
+    d = run_json(capsys, *args)
+    got = sorted({e["insert"] for e in d["events"] if e["kind"] not in ("make", "end")})
+    expect, m, rt = _structure_changes(go, t, n, keyf, hint, rng)
+    assert got == expect
+    splits = [e for e in d["events"] if e["kind"] == "split"]
+    assert len(splits) == len(m.tables()) - (1 if not hint else len(pymap.Runtime(go=go).make_map(t, hint).tables()))
+    end = d["events"][-1]["state"]
+    mem = m.memory()
+    assert (end["len"], end["dir_len"], end["tables"], end["bytes"], end["allocated"]) == \
+        (len(m), m.dir_len, len(m.tables()), mem.total, mem.allocated)
+    assert end["capacity"] == sum(x.capacity for x in m.tables())
+    assert end["growth_left"] == sum(x.growth_left for x in m.tables())
+    assert end["heap_alloc"] == rt.memstats().heap_alloc
+
+
+def test_swiss_grow_hint_897_must_grow(capsys):
+    # make(m, 897) builds 2 x 512 slots (448 + 448 < 897): filling it doubles a table
+    d = run_json(capsys, "grow", "int64", "int64", "--n", "897", "--hint", "897")
+    assert d["events"][0]["state"]["tables"] == 2 and d["events"][0]["state"]["capacity"] == 1024
+    dbl = [e for e in d["events"] if e["kind"] == "doubling"]
+    assert dbl and "512 -> 1,024 slots" in dbl[0]["text"]
+    assert d["events"][-1]["state"]["allocated"] == 37536      # the spec's measured TotalAlloc
+
+
+def test_swiss_grow_groups_runs_of_splits(capsys):
+    rc, short, _ = run(capsys, "grow", "int64", "int64", "--n", "100000")
+    rc2, full, _ = run(capsys, "grow", "int64", "int64", "--n", "100000", "--all")
+    assert rc == rc2 == 0
+    assert re.search(r"\d+ splits, inserts [\d,]+ to [\d,]+", short)
+    assert len(full.splitlines()) > len(short.splitlines()) + 100
+    assert "127 splits" in short and "7 directory doublings" in short
+    assert "131,072 slots in all, directory of 128" in short and "it holds 2.26 MiB" in short
+
+
+def test_swiss_clear_vs_drop_quick_start(capsys):
+    n = 6000
+    d = run_json(capsys, "scenario", "clear-vs-drop", "--n", str(n))
+    assert d["go"] == pymap.DEFAULT_GO
+    by = {(v["params"]["strategy"], v["params"]["gc"]): v for v in d["variants"]}
+    res, rt = _direct([{"op": "make", "key": "int64", "elem": "int64"}, {"op": "insert_range", "stop": n},
+                       {"op": "clear"}, {"op": "gc"}, {"op": "insert_range", "stop": n}], go=pymap.DEFAULT_GO)
+    v = by[("clear", True)]
+    assert [s["memstats"] for s in v["steps"]] == [s.memstats.as_dict() for s in res.steps]
+    fill, cleared = v["steps"][1]["map"], v["steps"][2]["map"]
+    assert cleared["impl"] == "swiss" and "B" not in cleared
+    assert (cleared["tables"], cleared["capacity"], cleared["dir_len"]) == \
+        (res.steps[2].ntables, res.steps[2].capacity, res.steps[2].dir_len) == \
+        (fill["tables"], fill["capacity"], fill["dir_len"])
+    assert cleared["len"] == 0 and cleared["capacity"] > 0
+    nil = by[("nil", True)]
+    assert nil["steps"][3]["memstats"]["heap_alloc"] == rt.baseline.heap_alloc
+    rc, out, _ = run(capsys, "scenario", "clear-vs-drop", "--n", str(n))
+    assert rc == 0 and f"Go {pymap.DEFAULT_GO} (Swiss-table map" in out
+    summary = out[out.index("Summary"):]
+    assert "tables" in summary.splitlines()[1] and "capacity" in summary.splitlines()[1]
+    assert "bucket" not in summary
+    assert "clear(m) keeps its tables" in summary
+    assert f"{fill['tables']} tables, {fill['capacity']:,} slots, as after the fill" in summary.replace("\n", " ")
+
+
+def test_swiss_churn_and_pool(capsys):
+    d = run_json(capsys, "scenario", "churn", "--n", "50000", "--window", "2000", "--go", "1.24")
+    steps = d["variants"][0]["steps"]
+    assert all(s["map"]["len"] == 2000 for s in steps[1:])
+    rt = pymap.Runtime(go="1.24", seed=1)
+    mp = rt.make_map(I64)
+    mp.insert_range(2000)
+    b = d["variants"][0]["params"]["batch"]
+    for s in range(2000, 50000, b):
+        mp.insert_range(s, min(s + b, 50000))
+        mp.delete_many(list(range(s - 2000, min(s + b, 50000) - 2000)))
+    end = steps[-1]["map"]
+    assert (end["tables"], end["capacity"], end["bytes"]) == \
+        (len(mp.tables()), sum(x.capacity for x in mp.tables()), mp.memory().total)
+    rc, out, _ = run(capsys, "scenario", "churn", "--n", "50000", "--window", "2000", "--go", "1.24")
+    tomb = sum(x.tombstones for x in mp.tables())
+    assert re.search(rf"tombstones at the end\s+{tomb:,}", out)
+    assert "never prunes" in out
+    d = run_json(capsys, "scenario", "pool", "--n", "3000")
+    st = d["variants"][0]["pools"][0]
+    assert (st["gets"], st["puts"], st["news"], st["victim_hits"], st["dropped_by_gc"]) == (3, 2, 2, 1, 1)
+
+
+def test_swiss_demo_matches_the_model(capsys):
+    rc, out, _ = run(capsys, "demo", "--n", "1000")
+    assert rc == 0 and out.startswith(f"map[int64]int64 on Go {pymap.DEFAULT_GO} (Swiss-table map; group = 136 B)")
+    rows = {line.split("(")[0].strip(): line.split() for line in out.splitlines() if line.startswith("insert #")}
+    assert [int(k.split("#")[1]) for k in rows] == [1, 9, 15, 29, 57, 113, 225, 449, 897]
+    rt = pymap.Runtime(go=pymap.DEFAULT_GO, seed=1)
+    m = rt.make_map(I64)
+    m.insert_range(1000)
+    row = next(line for line in out.splitlines() if line.startswith("after 1000 inserts")).split()
+    assert row[3:7] == [str(len(m)), str(m.dir_len), str(len(m.tables())), str(sum(x.capacity for x in m.tables()))]
+
+
+def test_claims_stay_classic(capsys):
+    d = run_json(capsys, "claims", "--n", "20000")
+    assert d["go"] == "1.23" and d["impl"] == "classic" and "later pymap release" in d["note"]
+    rc, out, _ = run(capsys, "claims", "--n", "20000")
+    assert rc == 0 and "claims about the Swiss map come with a later pymap release" in out.replace("\n", " ")

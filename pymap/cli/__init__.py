@@ -3,10 +3,13 @@
     pymap layout KEY ELEM            how map[KEY]ELEM is laid out, bytes per entry
     pymap grow KEY ELEM --n N        the growth timeline of N inserts (--plot FILE.png)
     pymap scenario NAME              clear-vs-drop, churn, pool, pointer-values (or --file X.toml)
-    pymap claims                     common claims about Go maps and the GC, checked live
+    pymap claims                     common claims about Go's classic map and the GC, checked live
     pymap demo                       the short demonstration ``python -m pymap`` used to print
 
-Every answer names the Go version it models (--go, default 1.23).  Tables
+Every answer names the Go version it models (--go, default pymap.DEFAULT_GO,
+the newest release; Go 1.24 and later run the Swiss-table map, older
+versions and the "-noswiss" rows the classic map; claims keeps to a classic
+version until claims about the Swiss map come in a later release).  Tables
 are rich on a terminal and plain text when piped.  Errors go to stderr
 with what to fix, and exit non-zero (2 for bad arguments, 1 when the model
 stops).
@@ -18,14 +21,17 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from .. import GO_VERSIONS, __version__
-from ._common import CLIError, Output, parse_bytes, parse_count, parse_go, parse_gogc
+from .. import DEFAULT_GO, GO_VERSIONS, __version__
+from ._common import (CLAIMS_GO, CLASSIC_VERSIONS, SWISS_VERSIONS, CLIError, Output, parse_bytes, parse_count,
+                      parse_go, parse_gogc)
 
 __all__ = ["main", "build_parser"]
 
-_GO_HELP = (f"the Go version to model: {', '.join(GO_VERSIONS)} (default 1.23). Go 1.24 and newer use "
-            "Swiss-table maps, which pymap does not model; 1.24-noswiss is Go 1.24 built with "
-            "GOEXPERIMENT=noswissmap")
+_GO_HELP = (f"the Go version to model: {', '.join(GO_VERSIONS)} (default {DEFAULT_GO}; also spelled go1.27, "
+            f"1.27.3, 1.25.5-noswissmap). Swiss-table map: {', '.join(SWISS_VERSIONS)}; classic map: "
+            f"{', '.join(CLASSIC_VERSIONS)} (X-noswiss is Go X built with GOEXPERIMENT=noswissmap)")
+_CLAIMS_GO_HELP = (f"the classic Go version to check the claims on: {', '.join(CLASSIC_VERSIONS)} (default "
+                   f"{CLAIMS_GO}); claims about the Swiss map come with a later release")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,36 +41,48 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="pymap", description="Answers about Go's classic map and the Go heap around it, "
-                "computed by pymap's C model of the runtime.",
+    p = _Parser(prog="pymap", description="Answers about Go's maps (the Swiss-table map of Go 1.24+ and the "
+                "classic map) and the Go heap around them, computed by pymap's C model of the runtime.",
                 epilog="Each command has its own --help. Docs: docs/cli/ in the pymap repository.",
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"pymap {__version__} (models Go {', '.join(GO_VERSIONS)})")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--go", metavar="V", help=_GO_HELP)
-    common.add_argument("--seed", type=int, metavar="S",
-                        help="the model's random seed (default 1, so runs repeat exactly)")
-    common.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
+    def common_args(go_help: str) -> argparse.ArgumentParser:
+        c = argparse.ArgumentParser(add_help=False)
+        c.add_argument("--go", metavar="V", help=go_help)
+        c.add_argument("--seed", type=int, metavar="S",
+                       help="the model's random seed (default 1, so runs repeat exactly)")
+        c.add_argument("--plain", action="store_true", help="plain-text tables even on a terminal")
+        return c
 
-    lay = sub.add_parser("layout", parents=[common], help="bucket layout, hmap size, bytes per entry",
-                         description="How map[KEY]ELEM is laid out: the bucket's fields and offsets, slot sizes, "
-                                     "indirect keys/elems, hmap and mapextra sizes, the load factor and bytes "
-                                     "per entry (measured), and when a small map lives on the stack.")
+    common = common_args(_GO_HELP)
+
+    lay = sub.add_parser("layout", parents=[common], help="group or bucket layout, header size, bytes per entry",
+                         description="How map[KEY]ELEM is laid out. Swiss versions: the group (control word, "
+                                     "slots of {key; elem}, padding), the Map header and table, the 7/8 load "
+                                     "limit and bytes per slot and entry (measured), beside the classic bucket "
+                                     "of the same types. Classic versions: the bucket's fields and offsets, slot "
+                                     "sizes, indirect keys/elems, hmap and mapextra sizes, the load factor and "
+                                     "bytes per entry (measured). Both: when a small map lives on the stack.")
     lay.add_argument("key", metavar="KEY", help="the key type, in Go: int64, string, [16]byte, float64, struct{}, ...")
     lay.add_argument("elem", metavar="ELEM", help="the elem type, in Go (also *[N]byte)")
     lay.add_argument("--json", action="store_true", help="machine-readable output")
 
     grow = sub.add_parser("grow", parents=[common], help="the growth timeline of N inserts",
-                          description="Insert N keys into make(map[KEY]ELEM, hint) and show, insert by insert, "
-                                      "when B changes, same-size grows, overflow buckets, evacuation progress, "
-                                      "and the bytes live and allocated.")
+                          description="Insert N keys into make(map[KEY]ELEM, hint) and show, each at its exact "
+                                      "insert, the growth events (Swiss: the small group, small -> table, table "
+                                      "doublings, splits, directory doublings; classic: B changes, same-size "
+                                      "grows, overflow buckets, evacuation progress) and the bytes live and "
+                                      "allocated.")
     grow.add_argument("key", metavar="KEY", help="the key type, in Go")
     grow.add_argument("elem", metavar="ELEM", help="the elem type, in Go")
     grow.add_argument("--n", required=True, metavar="N", help="keys to insert (1000000, 1e6, 1M)")
     grow.add_argument("--hint", metavar="H", help="make(map[K]V, H) (default: no hint)")
     grow.add_argument("--plot", metavar="FILE.png", help="also draw the timeline to a PNG")
+    grow.add_argument("--all", action="store_true",
+                      help="Swiss versions: a row for every table split (by default runs of splits share a row "
+                           "when there are many events)")
     grow.add_argument("--json", action="store_true", help="machine-readable output")
 
     from .scenario import BUILTINS
@@ -85,9 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--prometheus", action="store_true",
                     help="the final MemStats in the Prometheus text format, with the Go client's metric names")
 
-    cl = sub.add_parser("claims", parents=[common], help="common claims about Go maps and the GC, checked live",
+    cl = sub.add_parser("claims", parents=[common_args(_CLAIMS_GO_HELP)],
+                        help="common claims about Go's classic map and the GC, checked live",
                         description="Run the model for each of a list of common claims about Go maps and the "
-                                    "GC, and show its verdict with the numbers behind it.")
+                                    "GC, and show its verdict with the numbers behind it. The claims are checked "
+                                    f"on the classic map (default Go {CLAIMS_GO}); claims about the Swiss map "
+                                    "come with a later release.")
     cl.add_argument("--n", metavar="N", help="entries in the maps the claims fill (default 100000)")
     cl.add_argument("--json", action="store_true", help="machine-readable output")
 

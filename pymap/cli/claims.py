@@ -2,7 +2,9 @@
 
 Every claim runs the model (maps, the heap, the pacer, sync.Pool) for the
 chosen Go version; the verdict is derived from the numbers measured, never
-written down in advance.
+written down in advance.  The claims are about the classic map, so the
+command keeps to classic versions (CLAIMS_GO by default); claims about the
+Swiss map, and comparisons between versions, come with a later release.
 """
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .. import MapType, Runtime, Scenario, __version__
-from ._common import DEFAULT_GO, Output, Table, fmt_bytes, has_clear_builtin, parse_count, progress
-from .layout import HMAP_FIELDS
+from .. import MapType, Runtime, Scenario, __version__, version_facts
+from ._common import (CLAIMS_GO, CLASSIC_VERSIONS, DEFAULT_GO, CLIError, Output, Table, fmt_bytes,
+                      has_clear_builtin, is_swiss, parse_count, progress)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SWISS_NOTE = ("claims about the Swiss map come with a later pymap release (the Swiss map is Go's default "
+              "map since 1.24 and the only one since 1.26)")
 I64 = ("int64", "int64")
 MiB = 1 << 20
 
@@ -42,14 +46,13 @@ def _hmap_struct(go: str) -> tuple[int, int, bool, int]:
     charged = m.memory().hmap
     m[1] = 1
     m.clear()
-    has_seq = m.clear_seq > 0
-    return sum(size for name, _, size in HMAP_FIELDS if name != "clearSeq" or has_seq), charged, has_seq, m.clear_seq
+    facts = version_facts(go)
+    return facts.classic_hmap_size, charged, facts.classic_clear_seq, m.clear_seq
 
 
 def hmap_size(go: str, n: int) -> Claim:
-    from .. import GO_VERSIONS
     struct, charged, has_seq, seq = _hmap_struct(go)
-    with56 = [v for v in GO_VERSIONS if _hmap_struct(v)[0] == 56]
+    with56 = [v for v in CLASSIC_VERSIONS if _hmap_struct(v)[0] == 56]
     if struct == 56:
         verdict = "true"
         ev = f"the hmap struct is {struct} B on Go {go} (it has clearSeq: clear(m) set it to {seq})"
@@ -59,7 +62,8 @@ def hmap_size(go: str, n: int) -> Claim:
     else:
         verdict = "false"
         ev = (f"hmap is {struct} B on Go {go} (the heap charges {charged} B); of the modelled versions only "
-              f"{', '.join(with56) or 'none'} ha{'s' if len(with56) == 1 else 've'} a 56-B hmap")
+              f"{', '.join(with56) or 'none'} ha{'s' if len(with56) == 1 else 've'} a 56-B hmap (classic versions; "
+              f"the Swiss map's header is another struct)")
     return Claim("hmap-56", "The hmap header of a map is 56 bytes", verdict, ev,
                  {"struct_bytes": struct, "charged_bytes": charged, "clear_seq_field": has_seq,
                   "versions_with_56": with56})
@@ -319,17 +323,24 @@ def evaluate(go: str, n: int, bar: Any = None) -> list[Claim]:
 
 
 def command(args: Any, out: Output) -> int:
-    go = args.go or DEFAULT_GO
+    go = args.go or CLAIMS_GO
+    if is_swiss(go):
+        raise CLIError(f"pymap claims checks the classic map, and Go {go} runs the Swiss-table map: "
+                       f"{SWISS_NOTE}",
+                       f"run it on a classic version (default {CLAIMS_GO}): {', '.join(CLASSIC_VERSIONS)}")
     n = parse_count(args.n, "--n", 16) if args.n is not None else 100_000
     with progress(len(CLAIMS), "checking claims") as bar:
         claims = evaluate(go, n, bar)
     if args.json:
         json.dump({"schema": "pymap.claims", "schema_version": SCHEMA_VERSION, "pymap_version": __version__,
-                   "go": go, "n": n, "claims": [c.__dict__ for c in claims]}, out.stream, indent=1, default=str)
+                   "go": go, "impl": "classic", "note": SWISS_NOTE, "n": n,
+                   "claims": [c.__dict__ for c in claims]}, out.stream, indent=1, default=str)
         out.stream.write("\n")
         return 0
     out.heading(f"pymap claims: Go {go} (classic hmap/bmap map and heap, modelled by pymap {__version__}); "
                 f"every verdict measured just now")
+    out.para(f"These claims are checked on the classic map (Go {go}; the default is {CLAIMS_GO} while "
+             f"the other commands default to {DEFAULT_GO}); {SWISS_NOTE}.")
     t = Table(["#", "<claim", "<verdict", "<the numbers"],
               styles={2: {"true": "green", "false": "red", "partly true": "yellow"}})
     for i, c in enumerate(claims, 1):

@@ -41,6 +41,8 @@ def _save(fig: Any, path: str) -> None:
 def plot_grow(path: str, t: Any, go: str, n: int, hint: int, events: Sequence[Any], samples: Sequence[Any]) -> None:
     """Bytes live and allocated, B and overflow buckets over the inserts; grows shaded."""
     _check_path(path)
+    if samples and hasattr(samples[0], "capacity"):
+        return _plot_grow_swiss(path, t, go, n, hint, events, samples)
     pts = sorted({s.inserts: s for s in samples}.items())
     xs = [k for k, _ in pts]
     st = [s for _, s in pts]
@@ -76,6 +78,48 @@ def plot_grow(path: str, t: Any, go: str, n: int, hint: int, events: Sequence[An
     _save(fig, path)
 
 
+def _plot_grow_swiss(path: str, t: Any, go: str, n: int, hint: int, events: Sequence[Any],
+                     samples: Sequence[Any]) -> None:
+    """Bytes live and allocated (top); slots and tables (bottom); the events as lines."""
+    pts = sorted({s.inserts: s for s in samples}.items())
+    xs = [k for k, _ in pts]
+    st = [s for _, s in pts]
+    fig = _figure(10, 6.5)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    top.plot(xs, [s.bytes / MiB for s in st], label="map bytes live", color="tab:blue")
+    top.plot(xs, [s.allocated / MiB for s in st], label="bytes allocated (cumulative)", color="tab:orange")
+    top.set_ylabel("MiB")
+    top.set_title(f"map[{t.key}]{t.elem}: {n:,} inserts{f', hint {hint:,}' if hint else ''} "
+                  f"(Go {go}, Swiss-table map, pymap model)")
+    log = max((s.capacity for s in st), default=0) > 4096
+
+    def pos(v: int) -> float:
+        return v if v > 0 or not log else math.nan   # a log axis has no 0
+
+    bottom.step(xs, [pos(s.capacity) for s in st], where="post", label="slots (all tables)", color="tab:green")
+    bottom.step(xs, [pos(s.len) for s in st], where="post", label="entries", color="tab:blue", alpha=0.6)
+    bottom.set_ylabel("slots, entries" + (" (log)" if log else ""))
+    if log:
+        bottom.set_yscale("log")
+    tabs = bottom.twinx()
+    tabs.step(xs, [s.tables for s in st], where="post", label="tables", color="tab:purple", alpha=0.8)
+    tabs.set_ylabel("tables")
+    style = {"small -> table": ("black", "-"), "doubling": ("grey", "-"), "directory": ("red", "--")}
+    for e in events:
+        if e.kind in style:
+            c, ls = style[e.kind]
+            top.axvline(e.insert, color=c, lw=0.7, ls=ls, alpha=0.6)
+    splits = [e.insert for e in events if e.kind == "split"]
+    if splits:
+        top.plot(splits, [0] * len(splits), "|", color="tab:purple", ms=8, label="splits")
+    top.legend(loc="upper left")
+    h1, l1 = bottom.get_legend_handles_labels()
+    h2, l2 = tabs.get_legend_handles_labels()
+    bottom.legend(h1 + h2, l1 + l2, loc="lower right")
+    bottom.set_xlabel("inserts (grey: table doubling; red dashed: directory doubling; purple ticks: splits)")
+    _save(fig, path)
+
+
 def _draw_variant(ax: Any, r: Any, legend: bool, tick_ax: Any = None) -> None:
     xs = list(range(len(r.samples)))
     ms = [s.memstats for s in r.samples]
@@ -108,8 +152,26 @@ def _draw_variant(ax: Any, r: Any, legend: bool, tick_ax: Any = None) -> None:
 
 
 def _draw_map(ax: Any, r: Any) -> None:
-    """The map the steps act on: overflow buckets, and B on a second axis."""
+    """The map the steps act on: overflow buckets, and B on a second axis
+    (Swiss: slots, and tables on a second axis)."""
     xs = list(range(len(r.samples)))
+    if r.rows and r.rows[0].map.get("impl") == "swiss":
+        live = [s.live for s in r.samples]
+        ax.step(xs, [s.capacity if ok else math.nan for s, ok in zip(r.samples, live)], where="post",
+                color="tab:green", label="slots (all tables)")
+        ax.plot(xs, [s.count if ok else math.nan for s, ok in zip(r.samples, live)], color="tab:blue",
+                alpha=0.6, label="entries")
+        ax.set_ylabel("slots, entries")
+        b = ax.twinx()
+        b.step(xs, [s.ntables if ok else math.nan for s, ok in zip(r.samples, live)], where="post",
+               color="tab:purple", label="tables")
+        b.set_ylabel("tables")
+        h1, l1 = ax.get_legend_handles_labels()
+        h2, l2 = b.get_legend_handles_labels()
+        ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3)
+        ax.set_title("the map", fontsize=9)
+        return
     live = [s.live for s in r.samples]
     ax.plot(xs, [s.noverflow if ok else math.nan for s, ok in zip(r.samples, live)], color="tab:red",
             label="overflow buckets (noverflow)")

@@ -20,10 +20,10 @@ from typing import Any, Callable, Optional
 
 from .. import Runtime, Scenario, __version__
 from .._heap import MemStats
-from ._common import (DEFAULT_GO, has_clear_builtin, CLIError, Output, Table, fmt_bytes, fmt_gogc, fmt_limit, parse_bytes, parse_go,
-                      progress)
+from ._common import (DEFAULT_GO, has_clear_builtin, CLIError, Output, Table, fmt_bytes, fmt_gogc, fmt_limit,
+                      impl_label, is_swiss, parse_bytes, parse_go, progress)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FILL_CHUNKS = 16          # a fill is split into this many insert_range ops (finer plots)
 
 
@@ -60,7 +60,7 @@ class Row:
     tag: str
     ops: list[str]
     live: bool
-    map: dict[str, Any]          #: len, B, noverflow, growing, same_size_grow, nevacuate, bytes, allocated
+    map: dict[str, Any]          #: len, bytes, allocated and the implementation's fields (see map_fields)
     result: int
     memstats: MemStats
     gctrace: list[str]
@@ -76,9 +76,12 @@ class Sample:
     memstats: MemStats
     live: bool
     count: int
-    B: int
-    noverflow: int
+    B: int                       #: classic
+    noverflow: int               #: classic
     bytes: int
+    dir_len: int = 0             #: Swiss
+    ntables: int = 0             #: Swiss
+    capacity: int = 0            #: Swiss: slots in all tables (8 for the small group)
 
 
 @dataclass
@@ -89,6 +92,7 @@ class VariantResult:
     baseline_heap: int
     pool_stats: list[dict]
     seconds: float
+    tombstones: Optional[int] = None   #: Swiss: deleted slots in map slot 0 at the end (None: no such map)
 
 
 def chunks(start: int, stop: int, parts: int = FILL_CHUNKS) -> list[tuple[int, int]]:
@@ -134,7 +138,8 @@ def run_variant(v: Variant, cfg: Config) -> VariantResult:
     seconds = time.perf_counter() - t0
     samples = [Sample(-1, start, False, 0, 0, 0, 0)]
     for k, st in enumerate(steps):
-        samples.append(Sample(owner[k], st.memstats, st.live, st.count, st.B, st.noverflow, st.bytes))
+        samples.append(Sample(owner[k], st.memstats, st.live, st.count, st.B, st.noverflow, st.bytes,
+                              getattr(st, "dir_len", 0), getattr(st, "ntables", 0), getattr(st, "capacity", 0)))
     rows: list[Row] = []
     done = len(steps) - (1 if failure is not None else 0)   # the failed op's snapshot is the last
     by_step: dict[int, list[int]] = {}
@@ -147,14 +152,17 @@ def run_variant(v: Variant, cfg: Config) -> VariantResult:
         last = steps[idx[-1]]
         rows.append(Row(
             index=i, label=sd.label, tag=sd.tag or sd.label, ops=[steps[j].op for j in idx], live=last.live,
-            map=dict(len=last.count, B=last.B, noverflow=last.noverflow, growing=last.growing,
-                     same_size_grow=last.same_size_grow, nevacuate=last.nevacuate, bytes=last.bytes,
-                     allocated=last.allocated),
+            map=map_fields(last),
             result=sum(steps[j].result for j in idx), memstats=last.memstats,
             gctrace=[line for j in idx for line in steps[j].gctrace],
             first_sample=idx[0] + 1, last_sample=idx[-1] + 1))
+    tomb = None
+    final = res.maps.get(0) if failure is None else None
+    if final is not None and getattr(final, "impl", "") == "swiss":
+        from .grow import tombstones
+        tomb = tombstones(final)
     out = VariantResult(v, rows, samples, rt.baseline.heap_alloc,
-                        [dataclasses.asdict(p.stats) for p in pools], seconds)
+                        [dataclasses.asdict(p.stats) for p in pools], seconds, tomb)
     if failure is not None:
         failed_step = owner[len(steps) - 1] if steps else 0
         msg = str(failure.args[0] if failure.args else failure)
@@ -168,6 +176,17 @@ def run_variant(v: Variant, cfg: Config) -> VariantResult:
         err.partial = out  # type: ignore[attr-defined]
         raise err
     return out
+
+
+def map_fields(st: Any) -> dict[str, Any]:
+    """The map part of a step, by implementation: classic len, B, noverflow,
+    growing, same_size_grow, nevacuate; Swiss len, dir_len, tables, capacity,
+    global_depth; both bytes and allocated."""
+    if getattr(st, "impl", "classic") == "swiss":
+        return dict(impl="swiss", len=st.count, dir_len=st.dir_len, tables=st.ntables, capacity=st.capacity,
+                    global_depth=st.global_depth, bytes=st.bytes, allocated=st.allocated)
+    return dict(impl="classic", len=st.count, B=st.B, noverflow=st.noverflow, growing=st.growing,
+                same_size_grow=st.same_size_grow, nevacuate=st.nevacuate, bytes=st.bytes, allocated=st.allocated)
 
 
 def _op_where(e: BaseException, owner: list[int], v: Variant) -> str:
@@ -233,38 +252,76 @@ def _build_clear_vs_drop(cfg: Config) -> list[Variant]:
     return out
 
 
+def _shape(row: Row) -> str:
+    """What the map's storage is, in the implementation's terms."""
+    m = row.map
+    if m.get("impl") == "swiss":
+        if m["tables"]:
+            return f"{m['tables']:,} table{'s' if m['tables'] != 1 else ''}, {m['capacity']:,} slots"
+        return "its small group" if m["capacity"] else "no storage"
+    return f"its bucket array, B={m['B']}"
+
+
+def _storage_word(cfg: Config) -> str:
+    return "tables" if is_swiss(cfg.go) else "bucket array"
+
+
 def _summarize_clear_vs_drop(cfg: Config, results: list[VariantResult], out: Output) -> None:
-    t = Table(["<strategy", "<runtime.GC()", "len", "B", "map bytes", "HeapAlloc", "HeapInuse",
+    swiss = is_swiss(cfg.go)
+    shape_cols = ["tables", "capacity"] if swiss else ["B"]
+    t = Table(["<strategy", "<runtime.GC()", "len"] + shape_cols + ["map bytes", "HeapAlloc", "HeapInuse",
                "refill allocs", "GCs"],
               title=f"Summary (Go {cfg.go}): the heap after each reset, and what refilling {cfg.n:,} entries "
                     f"allocates")
     names = {"clear": _clear_label(cfg.go).split(" {")[0], "nil": "m = nil", "make": "m = make(...)",
              "delete": "delete loop", "copy": "delete + copy"}
-    kept = {}
+    kept: dict[str, tuple] = {}
     for r in results:
         p = r.variant.params
         reset_end = r.rows[1 + p["reset_steps"] + (1 if p["gc"] else 0)]   # the last step before the refill
         refill = r.rows[-1]
         before_refill = reset_end.memstats
         live = reset_end.live
+        shape = ([reset_end.map["tables"], reset_end.map["capacity"]] if swiss else [reset_end.map["B"]]) \
+            if live else ["-"] * len(shape_cols)
         t.add(names[p["strategy"]], "yes" if p["gc"] else "no",
-              reset_end.map["len"] if live else "-", reset_end.map["B"] if live else "-",
+              reset_end.map["len"] if live else "-", *shape,
               reset_end.map["bytes"] if live else 0,
               before_refill.heap_alloc, before_refill.heap_inuse,
               refill.memstats.total_alloc - before_refill.total_alloc, refill.memstats.num_gc)
         if p["gc"]:
             kept[p["strategy"]] = (reset_end.map["bytes"] if live else 0, before_refill.heap_alloc,
-                                   refill.memstats.total_alloc - before_refill.total_alloc)
+                                   refill.memstats.total_alloc - before_refill.total_alloc,
+                                   reset_end if live else None, r.rows[1], refill)
     t.notes.append("map bytes: what m itself holds after the reset (0 when m is nil); refill allocs: "
                    "TotalAlloc during the refill.")
     out.table(t)
     if {"clear", "nil"} <= kept.keys():
         c, z = kept["clear"], kept["nil"]
-        out.para(f"After runtime.GC(), {_clear_label(cfg.go)} still holds {fmt_bytes(c[0])} (its bucket array) and "
-                  f"HeapAlloc is {fmt_bytes(c[1])}; after m = nil it is {fmt_bytes(z[1])}.")
-        ratio = f" ({z[2] / c[2]:.0f}x less)" if c[2] and z[2] > c[2] else ""
-        out.para(f"Refilling allocates {fmt_bytes(c[2])} after {_clear_label(cfg.go)}{ratio} and "
-                  f"{fmt_bytes(z[2])} after m = nil: the cleared map reuses its bucket array.")
+        clear = _clear_label(cfg.go)
+        word = _storage_word(cfg)
+        cleared, filled = c[3], c[4]
+        same = cleared is not None and all(cleared.map.get(k) == filled.map.get(k)
+                                           for k in ("B", "dir_len", "tables", "capacity"))
+        what = _shape(cleared) if cleared is not None else "nothing"
+        out.para(f"After runtime.GC(), {clear} still holds {fmt_bytes(c[0])} ({what}"
+                 f"{', as after the fill' if same else ''}) and HeapAlloc is {fmt_bytes(c[1])}; "
+                 f"after m = nil it is {fmt_bytes(z[1])}.")
+        if c[2] == 0:
+            after = f"nothing after {clear}"
+        else:
+            after = f"{fmt_bytes(c[2])} after {clear}" + (f" ({z[2] / c[2]:.0f}x less)" if z[2] > c[2] else "")
+        tail = ""
+        if same and c[2] < z[2]:
+            tail = f": {clear} keeps its {word}, and the refill reuses {'them' if swiss else 'it'}"
+            refilled = c[5].map
+            if c[2] and swiss and refilled["tables"] > cleared.map["tables"]:
+                k = refilled["tables"] - cleared.map["tables"]
+                tail += (f"; {k:,} table{'s' if k != 1 else ''} split during the refill (clear reseeds the map, "
+                         f"so the same keys spread over the tables differently)")
+            elif c[2] and not swiss and refilled["B"] == cleared.map["B"]:
+                tail += f" at the same B; what it allocates is overflow buckets"
+        out.para(f"Refilling allocates {after} and {fmt_bytes(z[2])} after m = nil{tail}.")
 
 
 def _short(n: int) -> str:
@@ -299,14 +356,26 @@ def _build_churn(cfg: Config) -> list[Variant]:
                     {"window": w, "batch": b})]
 
 
+def _is_swiss_result(r: VariantResult) -> bool:
+    return bool(r.rows) and r.rows[0].map.get("impl") == "swiss"
+
+
 def churn_events(r: VariantResult) -> list[dict]:
-    """Grow events seen between snapshots: B increased (doubling) or noverflow
-    fell with B unchanged (hashGrow resets noverflow: a same-size grow)."""
-    ev = []
+    """Grow events seen between snapshots.  Classic: B increased (doubling) or
+    noverflow fell with B unchanged (hashGrow resets noverflow: a same-size
+    grow).  Swiss: the tables' capacity grew; each new table is a split, the
+    rest of the growth is table doublings."""
+    ev: list[dict] = []
     prev = None
+    swiss = _is_swiss_result(r)
     for i, s in enumerate(r.samples):
         if prev is not None and s.live and prev.live:
-            if s.B > prev.B:
+            if swiss:
+                if s.capacity > prev.capacity and prev.capacity:
+                    splits = s.ntables - prev.ntables
+                    ev.append({"sample": i, "kind": "growth", "slots": s.capacity - prev.capacity,
+                               "splits": splits, "capacity": s.capacity, "tables": s.ntables})
+            elif s.B > prev.B:
                 for b in range(prev.B + 1, s.B + 1):
                     ev.append({"sample": i, "kind": "doubling", "B": b})
             elif s.noverflow < prev.noverflow and s.count > 0:
@@ -318,6 +387,12 @@ def churn_events(r: VariantResult) -> list[dict]:
 def _annotate_churn(cfg: Config, r: VariantResult, row: Row) -> str:
     ev = [e for e in churn_events(r) if row.first_sample <= e["sample"] <= row.last_sample]
     parts = []
+    if _is_swiss_result(r):
+        slots = sum(e.get("slots", 0) for e in ev)
+        splits = sum(e.get("splits", 0) for e in ev)
+        if slots:
+            parts.append(f"+{slots:,} slots" + (f" ({splits} split{'s' if splits != 1 else ''})" if splits else ""))
+        return ", ".join(parts)
     d = sum(e["kind"] == "doubling" for e in ev)
     s = sum(e["kind"] == "same-size" for e in ev)
     if d:
@@ -331,12 +406,42 @@ def _summarize_churn(cfg: Config, results: list[VariantResult], out: Output) -> 
     r = results[0]
     fill = r.rows[1]
     ev = [e for e in churn_events(r) if e["sample"] > fill.last_sample]
-    same = sum(e["kind"] == "same-size" for e in ev)
-    dbl = sum(e["kind"] == "doubling" for e in ev)
-    peak = max((s.noverflow for s in r.samples if s.live), default=0)
     last = r.rows[-1]
     t = Table(["<measure", "value"], title=f"Summary (Go {cfg.go})")
     t.add("entries at the end (the window)", last.map["len"])
+    if _is_swiss_result(r):
+        from .. import MapType, version_facts
+        growths = len(ev)
+        t.add("tables after filling the window", fill.map["tables"])
+        t.add("tables at the end", last.map["tables"])
+        t.add("capacity (slots) after filling the window", fill.map["capacity"])
+        t.add("capacity (slots) at the end", last.map["capacity"])
+        t.add("snapshots in which the capacity grew", growths)
+        t.add("splits during the churn", sum(e["splits"] for e in ev))
+        t.add("tombstones at the end", "-" if r.tombstones is None else r.tombstones)
+        t.add("map bytes after filling the window", fill.map["bytes"])
+        t.add("map bytes at the end", last.map["bytes"])
+        t.add("bytes the map allocated in total", last.map["allocated"])
+        t.add("GC cycles", last.memstats.num_gc)
+        t.notes.append("Growth is seen between snapshots (every batch): a split adds a table, a table doubling "
+                       "only slots.")
+        out.table(t)
+        path = MapType("int64", "int64").assign_path
+        prunes = path in version_facts(cfg.go).swiss_prune_paths
+        c0, c1 = fill.map["capacity"], last.map["capacity"]
+        grew = (f"grew from {c0:,} to {c1:,} slots ({fill.map['tables']:,} -> {last.map['tables']:,} tables)"
+                if c1 > c0 else f"stayed at {c1:,} slots in {last.map['tables']:,} tables")
+        out.para(f"With {last.map['len']:,} entries throughout the churn, the map {grew}; it ends with "
+                 f"{'an unknown number of' if r.tombstones is None else format(r.tombstones, ',')} tombstones. "
+                 f"A delete leaves a tombstone when its group has no empty slot, and a tombstone counts against "
+                 f"growthLeft until a rehash (a doubling or a split, never a same-size rebuild)"
+                 + (f"; on Go {cfg.go} the {path} insert path of map[int64]int64 also prunes tombstones before "
+                    f"it rehashes." if prunes else
+                    f"; on Go {cfg.go} the {path} insert path of map[int64]int64 never prunes them."))
+        return
+    same = sum(e["kind"] == "same-size" for e in ev)
+    dbl = sum(e["kind"] == "doubling" for e in ev)
+    peak = max((s.noverflow for s in r.samples if s.live), default=0)
     t.add("B after filling the window", fill.map["B"])
     t.add("B at the end", last.map["B"])
     t.add("doubling grows during the churn", dbl)
@@ -350,8 +455,9 @@ def _summarize_churn(cfg: Config, results: list[VariantResult], out: Output) -> 
                    "falling back (hashGrow resets it) with B unchanged.")
     out.table(t)
     out.para(f"Deleting keeps the map's buckets: churn leaves a map of {last.map['len']:,} entries with "
-              f"{last.map['noverflow']:,} overflow buckets; {same} same-size grow{'s' if same != 1 else ''} "
-              f"rebuilt the array to pack the chains.")
+             f"{last.map['noverflow']:,} overflow buckets"
+             + (f"; {same} same-size grow{'s' if same != 1 else ''} rebuilt the array to pack the chains."
+                if same else "; no same-size grow happened."))
 
 
 def _build_pool(cfg: Config) -> list[Variant]:
@@ -378,8 +484,11 @@ def _build_pool(cfg: Config) -> list[Variant]:
 def _annotate_pool(cfg: Config, r: VariantResult, row: Row) -> str:
     prev = r.rows[row.index - 1] if row.index > 0 else None
     if row.ops == ["pool_get"]:
-        return (f"a pooled map (B={row.map['B']} kept)" if row.map["B"] > 0 or row.map["allocated"] > row.map["bytes"]
-                else "New() made a fresh map")
+        kept = row.map.get("B", 0) > 0 or row.map.get("capacity", 0) > 0 or row.map["allocated"] > row.map["bytes"]
+        if not kept:
+            return "New() made a fresh map"
+        return (f"a pooled map ({row.map['tables']} tables, {row.map['capacity']:,} slots kept)"
+                if row.map.get("impl") == "swiss" else f"a pooled map (B={row.map['B']} kept)")
     if row.ops == ["gc"] and prev is not None:
         freed = prev.memstats.heap_alloc - row.memstats.heap_alloc
         return f"freed {fmt_bytes(freed)}"
@@ -399,10 +508,14 @@ def _summarize_pool(cfg: Config, results: list[VariantResult], out: Output) -> N
     out.table(t)
     rows = r.rows
     gcs = [row for row in rows if row.ops == ["gc"]]
-    if len(gcs) == 3:
-        out.para(f"The pooled map survived the first runtime.GC() (HeapAlloc {fmt_bytes(gcs[0].memstats.heap_alloc)}); "
-                  f"of two more GCs with the map idle in the pool, the second freed it "
-                  f"(HeapAlloc {fmt_bytes(gcs[1].memstats.heap_alloc)} -> {fmt_bytes(gcs[2].memstats.heap_alloc)}).")
+    gets = [row for row in rows if row.ops == ["pool_get"]]
+    if len(gcs) == 3 and len(gets) >= 2 and gets[1].live:
+        size = gets[1].map["bytes"]     # the map the pool held, as the second Get returned it
+        held = [g.memstats.heap_alloc - r.baseline_heap >= size for g in gcs]
+        words = ", ".join(f"GC {i + 1} {'kept it' if h else 'freed it'} (HeapAlloc {fmt_bytes(g.memstats.heap_alloc)})"
+                          for i, (g, h) in enumerate(zip(gcs, held)))
+        out.para(f"The pooled map ({fmt_bytes(size)}) idle in the pool: {words}; the process baseline is "
+                 f"{fmt_bytes(r.baseline_heap)}.")
 
 
 def _build_pointer_values(cfg: Config) -> list[Variant]:
@@ -449,9 +562,10 @@ BUILTINS: dict[str, Builtin] = {
         "then refill it: what the heap keeps and what refilling allocates.",
         100_000, _build_clear_vs_drop, _summarize_clear_vs_drop),
     "churn": Builtin(
-        "churn", "sliding-window churn: overflow buckets and same-size grows",
+        "churn", "sliding-window churn: deletes and inserts at a constant size",
         "Insert --n keys in total into a map[int64]int64, deleting the key --window inserts back, in "
-        "batches: the map's size stays constant while overflow buckets accumulate and same-size grows pack them.",
+        "batches, so that the map's size stays constant: what that does to its storage (classic map: overflow "
+        "buckets and same-size grows; Swiss map: tombstones, table doublings and splits).",
         1_000_000, _build_churn, _summarize_churn, _annotate_churn),
     "pool": Builtin(
         "pool", "a sync.Pool of maps across GCs",
@@ -622,16 +736,21 @@ def _describe_op(o: dict) -> str:
 # ---- output --------------------------------------------------------------------------
 
 def step_table(cfg: Config, r: VariantResult, annotate: Optional[Callable] = None) -> Table:
-    cols = ["#", "<step", "len", "B", "overflow", "map bytes", "HeapAlloc", "HeapInuse", "HeapObjects",
-            "NextGC", "GCs"]
+    swiss = is_swiss(cfg.go)
+    shape = ["dirLen", "tables", "capacity"] if swiss else ["B", "overflow"]
+    cols = ["#", "<step", "len"] + shape + ["map bytes", "HeapAlloc", "HeapInuse", "HeapObjects", "NextGC", "GCs"]
     if annotate:
         cols.append("<note")
     t = Table(cols)
     for row in r.rows:
         m, ms = row.map, row.memstats
-        cells = [row.index + 1, row.label,
-                 m["len"] if row.live else "-", m["B"] if row.live else "-",
-                 m["noverflow"] if row.live else "-", m["bytes"] if row.live else "-",
+        if not row.live:
+            sh = ["-"] * len(shape)
+        elif swiss:
+            sh = [m["dir_len"], m["tables"], m["capacity"]]
+        else:
+            sh = [m["B"], m["noverflow"]]
+        cells = [row.index + 1, row.label, m["len"] if row.live else "-", *sh, m["bytes"] if row.live else "-",
                  ms.heap_alloc, ms.heap_inuse, ms.heap_objects, ms.next_gc, ms.num_gc]
         if annotate:
             cells.append(annotate(cfg, r, row))
@@ -655,7 +774,7 @@ def print_variant(out: Output, cfg: Config, r: VariantResult, annotate: Optional
 
 
 def settings_line(cfg: Config) -> str:
-    return (f"Go {cfg.go} (classic hmap/bmap map, modelled by pymap {__version__}); GOGC={fmt_gogc(cfg.gogc)}, "
+    return (f"Go {cfg.go} ({impl_label(cfg.go)}, modelled by pymap {__version__}); GOGC={fmt_gogc(cfg.gogc)}, "
             f"GOMEMLIMIT={fmt_limit(cfg.memory_limit)}, seed {cfg.seed}")
 
 
