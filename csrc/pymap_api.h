@@ -144,8 +144,9 @@ void pm_runtime_hashkey(const pm_runtime *rt, uint64_t *out4);
 uint64_t pm_runtime_max_alloc(const pm_runtime *rt);
 void pm_runtime_set_max_alloc(pm_runtime *rt, uint64_t max_alloc);
 const char *pm_last_error(void);
-/* During a rand callback: the elem image of the entry evacuate is rehashing,
- * or NULL when the draw hashes the operation's own key. */
+/* During a rand callback: the elem image of the entry whose key a grow is
+ * rehashing (classic evacuate, Swiss rehash/split/growToTable) or a clone is
+ * copying, or NULL when the draw hashes the operation's own key. */
 const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt);
 int pm_runtime_map_impl(const pm_runtime *rt);
 

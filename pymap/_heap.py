@@ -203,7 +203,7 @@ class Pool:
     with per-P private slots and shared lists (``pid`` picks the P, 0 by
     default, as for a single goroutine) and the victim cache."""
 
-    __slots__ = ("_rt", "_ptr", "_new", "_types", "__weakref__")
+    __slots__ = ("_rt", "_ptr", "_new", "__weakref__")
 
     def __init__(self, rt: "Runtime", new: Optional[Callable[[], "GoMap"]] = None) -> None:
         if new is not None and not callable(new):
@@ -214,7 +214,6 @@ class Pool:
         self._rt = rt
         self._ptr = ffi.gc(ptr, lib.pm_pool_free)
         self._new = new
-        self._types: dict[int, Any] = {}   # hmap address -> MapType, set at each put
 
     def _pid(self, pid: int) -> int:
         if isinstance(pid, bool) or not isinstance(pid, int):
@@ -235,7 +234,6 @@ class Pool:
             raise MapDroppedError("cannot put a dropped map into a Pool")
         if m._rt is not self._rt:
             raise ValueError("the map belongs to another Runtime than the Pool")
-        self._types[int(ffi.cast("uintptr_t", m._ptr))] = m._t
         rc = lib.pm_pool_put(self._ptr, m._ptr, pid)
         if rc != lib.PM_OK:
             msg = ffi.string(lib.pm_last_error()).decode()
@@ -243,12 +241,11 @@ class Pool:
 
     def get(self, pid: int = 0) -> Optional["GoMap"]:
         """pool.Get(): a pooled map (a new handle), else New(), else None."""
-        from ._map import GoMap
+        from ._map import GoMap, MapType
         pid = self._pid(pid)
         h = lib.pm_pool_get(self._ptr, pid)
         if h != ffi.NULL:
-            t = self._types[int(ffi.cast("uintptr_t", h))]
-            return GoMap._adopt(h, t, self._rt)
+            return GoMap._adopt(h, MapType._of(lib.pm_map_type(h)), self._rt)
         if self._new is None:
             return None
         m = self._new()

@@ -331,48 +331,90 @@ def default_runtime() -> Runtime:
         return _default_rt
 
 
-class MapType:
-    """map[K]V as the Go compiler lays it out on 64-bit platforms."""
+_TYPES: dict[tuple[str, str], "MapType"] = {}   # interned by canonical spelling
+_TYPES_BY_PTR: dict[int, "MapType"] = {}       # the C map type's address -> its MapType
+_TYPES_LOCK = threading.Lock()
 
-    def __init__(self, key: str, elem: str) -> None:
-        self.key = key
-        self.elem = elem
-        self._k: Kind = parse_kind(key)
-        self._e: Kind = parse_kind(elem)
-        if self._k.code == lib.PM_KIND_PTRBYTES:
+
+class MapType:
+    """map[K]V as the Go compiler lays it out on 64-bit platforms.
+
+    Immutable and interned: ``MapType("int64", "int64")`` is always the same
+    object, so a map coming back from the C core (a Pool, a scenario) finds
+    its type (``MapType._of``).  Every layout fact is computed by the C core.
+    """
+
+    def __new__(cls, key: str, elem: str) -> "MapType":
+        if not isinstance(key, str) or not isinstance(elem, str):
+            raise TypeError("MapType(key, elem) takes two Go type spellings (str)")
+        k, e = parse_kind(key), parse_kind(elem)
+        with _TYPES_LOCK:
+            t = _TYPES.get((k.spelling, e.spelling))
+            if t is None:
+                t = object.__new__(cls)
+                t._build(key, elem, k, e)
+                _TYPES[(k.spelling, e.spelling)] = t
+                _TYPES_BY_PTR[int(ffi.cast("uintptr_t", t._ptr))] = t
+        return t
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"pymap.MapType is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"pymap.MapType is immutable: cannot delete {name!r}")
+
+    def __copy__(self) -> "MapType":
+        return self
+
+    def __deepcopy__(self, memo: Any) -> "MapType":
+        return self
+
+    def __reduce__(self) -> Any:
+        return (MapType, (self.key, self.elem))
+
+    @staticmethod
+    def _of(ptr: Any) -> "MapType":
+        """The MapType of a C map type (every C type comes from a MapType)."""
+        return _TYPES_BY_PTR[int(ffi.cast("uintptr_t", ptr))]
+
+    def _build(self, key: str, elem: str, k: Kind, e: Kind) -> None:
+        set_ = object.__setattr__
+        if k.code == lib.PM_KIND_PTRBYTES:
             raise ValueError(f"{key!r}: *[N]byte is modelled as an elem type only")
-        ptr = lib.pm_maptype_new(self._k.code, self._k.size, self._e.code, self._e.size)
+        ptr = lib.pm_maptype_new(k.code, k.size, e.code, e.size)
         if ptr == ffi.NULL:
             raise ValueError(ffi.string(lib.pm_last_error()).decode())
-        self._ptr = ffi.gc(ptr, lib.pm_maptype_free)
+        set_(self, "key", key)
+        set_(self, "elem", elem)
+        set_(self, "_k", k)
+        set_(self, "_e", e)
+        set_(self, "_ptr", ffi.gc(ptr, lib.pm_maptype_free))
         info = ffi.new("pm_typeinfo *")
         lib.pm_maptype_info(self._ptr, info)
-        self.key_size: int = info.key_size
-        self.elem_size: int = info.elem_size
-        self.key_slot_size: int = info.key_slot_size
-        self.elem_slot_size: int = info.elem_slot_size
-        self.bucket_size: int = info.bucket_size
-        self.key_align: int = info.key_align
-        self.elem_align: int = info.elem_align
-        self.bucket_keys_offset: int = info.bucket_keys_offset
-        self.bucket_elems_offset: int = info.bucket_elems_offset
-        self.bucket_overflow_offset: int = info.bucket_overflow_offset
-        self.slot_size: int = info.slot_size          #: Swiss: sizeof(struct{K'; V'})
-        self.elem_offset: int = info.elem_offset      #: Swiss: V's offset in a slot
-        self.group_size: int = info.group_size        #: Swiss: control word + 8 slots
-        self.assign_path: str = _ASSIGN_PATHS[info.assign_path]
-        self.indirect_key: bool = bool(info.indirect_key)
-        self.indirect_elem: bool = bool(info.indirect_elem)
-        self.reflexive_key: bool = bool(info.reflexive_key)
-        self.need_key_update: bool = bool(info.need_key_update)
-        self.has_pointers: bool = bool(info.has_pointers)
-        self._zero = self._e.encode(_zero_value(self._e))
-        self._is_str_elem = self._e.code == lib.PM_KIND_STRING
-        self._is_ptr_elem = self._e.code == lib.PM_KIND_PTRBYTES
+        facts = {
+            "key_size": info.key_size, "elem_size": info.elem_size,
+            "key_slot_size": info.key_slot_size, "elem_slot_size": info.elem_slot_size,
+            "bucket_size": info.bucket_size, "key_align": info.key_align, "elem_align": info.elem_align,
+            "bucket_keys_offset": info.bucket_keys_offset, "bucket_elems_offset": info.bucket_elems_offset,
+            "bucket_overflow_offset": info.bucket_overflow_offset,
+            "slot_size": info.slot_size,          # Swiss: sizeof(struct{K'; V'})
+            "elem_offset": info.elem_offset,      # Swiss: V's offset in a slot
+            "group_size": info.group_size,        # Swiss: control word + 8 slots
+            "assign_path": _ASSIGN_PATHS[info.assign_path],
+            "indirect_key": bool(info.indirect_key), "indirect_elem": bool(info.indirect_elem),
+            "reflexive_key": bool(info.reflexive_key), "need_key_update": bool(info.need_key_update),
+            "has_pointers": bool(info.has_pointers),
+        }
+        for name, v in facts.items():
+            set_(self, name, v)
+        is_str, is_ptr = e.code == lib.PM_KIND_STRING, e.code == lib.PM_KIND_PTRBYTES
+        set_(self, "_zero", e.encode(_zero_value(e)))
+        set_(self, "_is_str_elem", is_str)
+        set_(self, "_is_ptr_elem", is_ptr)
         # The elem image holds a counted reference the reader releases.
-        self._elem_ref = self._is_str_elem or self._is_ptr_elem
-        self._elem_img = 16 if self._is_str_elem else 8 if self._is_ptr_elem else self._e.size
-        self._i64 = all(k.code == lib.PM_KIND_INT and k.size == 8 for k in (self._k, self._e))
+        set_(self, "_elem_ref", is_str or is_ptr)
+        set_(self, "_elem_img", 16 if is_str else 8 if is_ptr else e.size)
+        set_(self, "_i64", all(x.code == lib.PM_KIND_INT and x.size == 8 for x in (k, e)))
 
     def __repr__(self) -> str:
         return f"pymap.MapType({self.key!r}, {self.elem!r})"
@@ -381,7 +423,7 @@ class MapType:
         return isinstance(other, MapType) and (self._k.spelling, self._e.spelling) == (other._k.spelling, other._e.spelling)
 
     def __hash__(self) -> int:
-        return hash((self.key, self.elem))
+        return hash((self._k.spelling, self._e.spelling))
 
 
 _ASSIGN_PATHS = ("mapassign", "mapassign_fast32", "mapassign_fast64", "mapassign_fast64ptr",

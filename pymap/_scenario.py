@@ -270,7 +270,7 @@ class Scenario:
         """Run the program once.  ``maps`` optionally puts existing GoMaps in slots
         (they are shared, as Go map values are); the result carries the maps the
         slots hold at the end."""
-        from ._map import GoMap, _raise
+        from ._map import GoMap, MapType, _raise
 
         rt = self.runtime
         slots = ffi.new("pm_map *[]", self._nslots)
@@ -294,14 +294,9 @@ class Scenario:
         rc = lib.pm_run(rt._ptr, types, len(self._types), slots, self._nslots, cpools, self._npools,
                         self._cops, len(self._records), snaps, nsnaps, failed)
         final: dict[int, Any] = {}
-        bytype = {t._ptr: t for t in self._types}
         for k in range(self._nslots):
             if slots[k] != ffi.NULL:
-                tp = lib.pm_map_type(slots[k])
-                t = next((u for p, u in bytype.items() if p == tp), None)
-                if t is None:   # a map passed in with its own MapType object
-                    t = next(m._t for m in (maps or {}).values() if m._t._ptr == tp)
-                final[k] = GoMap._adopt(slots[k], t, rt)
+                final[k] = GoMap._adopt(slots[k], MapType._of(lib.pm_map_type(slots[k])), rt)
         n = nsnaps[0]
         trace_end = snaps[n - 1].gctrace_end if n else trace_start
         buf = ffi.new("char[]", max(trace_end - trace_start, 1))

@@ -11,23 +11,33 @@ Strategies
   built from them.
 - :func:`values` -- Python values accepted by pymap for one Go type
   (``values("float64")`` includes NaN, -0.0 and infinities).
-- :func:`growth_counts` -- entry counts biased to the load-factor growth
-  boundaries (8, 13, 26, 52, 104, ... and the Go 1.21 ones 12, 24, 48, 96, ...).
-- :func:`hints` -- ``make(map, hint)`` sizes: tiny, near the boundaries,
-  moderate, and the bogus huge/negative hints Go ignores.
+- :func:`growth_counts` -- entry counts biased to the growth boundaries of
+  the map implementation: the classic load-factor boundaries (8, 13, 26, 52,
+  104, ... and the 6.0-per-bucket ones of Go 1.21: 12, 24, 48, 96, ...) and
+  the Swiss-table ones at 7/8 of a power-of-two capacity (8 for a small map,
+  then 14, 28, 56, 112, 224, 448, 896: the next insert grows, and the one
+  after 896 splits a 1024-slot table and doubles the directory).
+- :func:`hints` -- ``make(map, hint)`` sizes: tiny, near the boundaries of
+  both implementations (897 and 1792 included), moderate, and the bogus
+  huge/negative hints Go ignores.
 - :func:`op_sequences` -- lists of operations (see :func:`apply_op`) made of
   fill-to-a-boundary blocks, sliding-window churn (insert a new key, delete
-  the oldest: it drives same-size growth) and single random operations.
+  the oldest: it drives same-size growth on a classic map and tombstones,
+  pruning or growth on a Swiss map) and single random operations.
 
 State machine
 -------------
 :func:`map_machine` returns a configured
 :class:`hypothesis.stateful.RuleBasedStateMachine` subclass that drives one
 ``pymap.GoMap`` against a plain-dict model (:class:`MapModel`) and calls
-``m.check()`` after every step::
+``m.check()`` after every step.  It works for both map implementations
+(Swiss-table versions such as the default ``pymap.DEFAULT_GO`` and the
+classic ones); what it checks and where it biases sizes follows
+``pymap.version_facts(go)``::
 
     from pymap.testing import map_machine
     TestInt64 = map_machine(go="1.23", key="int64", elem="int64").TestCase
+    TestSwiss = map_machine(go="1.27", key="string", elem="int64", seed=0).TestCase
 
 Helpers
 -------
@@ -119,11 +129,18 @@ KEY_SPELLINGS: tuple[str, ...] = (
 #: Elem spellings the strategies draw from by default.
 ELEM_SPELLINGS: tuple[str, ...] = KEY_SPELLINGS
 
-#: Entry counts at the doubling boundaries: 6.5 per bucket (8 for B = 0),
-#: then the Go 1.21 boundaries at 6.0 per bucket.
+#: Entry counts at the classic doubling boundaries: 6.5 per bucket (8 for
+#: B = 0), then the Go 1.21 boundaries at 6.0 per bucket.
 BOUNDARY_COUNTS_65: tuple[int, ...] = (8, 13, 26, 52, 104, 208, 416, 832, 1664, 3328)
 BOUNDARY_COUNTS_121: tuple[int, ...] = (8, 12, 24, 48, 96, 192, 384, 768, 1536, 3072)
-BOUNDARY_COUNTS: tuple[int, ...] = tuple(sorted(set(BOUNDARY_COUNTS_65 + BOUNDARY_COUNTS_121)))
+#: Entry counts at the Swiss-table growth boundaries: a full small map (8),
+#: then 7/8 of each table capacity 16..1024 (the next insert rehashes; after
+#: 896 a 1024-slot table splits and the directory doubles), then 2 and 4
+#: full 1024-slot tables.
+BOUNDARY_COUNTS_SWISS: tuple[int, ...] = (8, 14, 28, 56, 112, 224, 448, 896, 1792, 3584)
+#: Every boundary of every modelled version.
+BOUNDARY_COUNTS: tuple[int, ...] = tuple(sorted(set(BOUNDARY_COUNTS_65 + BOUNDARY_COUNTS_121
+                                                    + BOUNDARY_COUNTS_SWISS)))
 
 #: Hints Go ignores (treated as 0): negative, or hint * bucketsize over 2**48
 #: (or overflowing uintptr) for every bucket size >= 16.
@@ -350,26 +367,43 @@ def values(spelling: Any, *, which: str = "key", allow_nan: bool = True,
                      st.integers(0, 1000).map(lambda i: nth_value(s, i)))
 
 
+def _boundaries(go: str | None) -> tuple[int, ...]:
+    """The growth boundaries of version `go` (every version's when None)."""
+    if go is None:
+        return BOUNDARY_COUNTS
+    facts = pymap.version_facts(go)
+    if facts.map_impl == "swiss":
+        return BOUNDARY_COUNTS_SWISS
+    return BOUNDARY_COUNTS_121 if facts.classic_load_factor == 6.0 else BOUNDARY_COUNTS_65
+
+
 def growth_counts(go: str | None = None, *, max_count: int = 1700) -> st.SearchStrategy[int]:
     """Entry counts biased to the growth boundaries (each boundary -1, +0, +1).
 
-    With `go` given only that version's boundaries are used (6.0 per bucket
-    for "1.21", 6.5 otherwise); counts above `max_count` are left out.
+    With `go` given only that version's boundaries are used, as
+    ``pymap.version_facts(go)`` describes its map: the Swiss-table ones
+    (8, 9, 14, 15, 28, 29, ... 896, 897) on a Swiss version, the classic
+    ones at the version's load factor (6.0 or 6.5 per bucket) otherwise;
+    counts above `max_count` are left out.
     """
-    if go is None:
-        bounds = BOUNDARY_COUNTS
-    elif go == "1.21":
-        bounds = BOUNDARY_COUNTS_121
-    else:
-        bounds = BOUNDARY_COUNTS_65
+    bounds = _boundaries(go)
     near = sorted({b + d for b in bounds for d in (-1, 0, 1) if 0 <= b + d <= max_count})
     return st.one_of(st.sampled_from(near), st.integers(0, max_count))
 
 
-def hints(*, max_hint: int = 2000) -> st.SearchStrategy[int]:
-    """``make`` hints: tiny (-2..9), near the boundaries, moderate
-    (0..max_hint) and huge or negative ones that Go treats as 0."""
-    near = sorted({b + d for b in BOUNDARY_COUNTS for d in (-1, 0, 1) if b + d <= max_hint})
+def hints(*, max_hint: int = 2000, go: str | None = None) -> st.SearchStrategy[int]:
+    """``make`` hints: tiny (-2..9), near the growth boundaries (of the map
+    implementation of version `go` -- both classic load factors on a classic
+    version, the Swiss-table boundaries with 897 and 1792 on a Swiss one --
+    or of every version when None), moderate (0..max_hint) and huge or
+    negative ones that Go treats as 0."""
+    if go is None:
+        bounds = BOUNDARY_COUNTS
+    elif pymap.version_facts(go).map_impl == "swiss":
+        bounds = BOUNDARY_COUNTS_SWISS
+    else:
+        bounds = tuple(sorted(set(BOUNDARY_COUNTS_65 + BOUNDARY_COUNTS_121)))
+    near = sorted({b + d for b in bounds for d in (-1, 0, 1) if b + d <= max_hint})
     return st.one_of(st.integers(-2, 9), st.sampled_from(near),
                      st.integers(0, max_hint), st.sampled_from(BOGUS_HINTS))
 
@@ -381,9 +415,11 @@ def op_sequences(draw, key: str = "int64", elem: str = "int64", *, go: str | Non
 
     ``("insert", k, v)``, ``("lookup", k)``, ``("delete", k)``, ``("clear",)``
     and ``("iterate",)``.  Blocks are: fill with fresh keys up to a count
-    near a growth boundary; sliding-window churn (insert a fresh key, delete
-    the oldest live one, repeated -- this is what drives same-size growth);
-    and single operations on random or previously used keys.
+    near a growth boundary of `go` (see :func:`growth_counts`); sliding-window
+    churn (insert a fresh key, delete the oldest live one, repeated -- this
+    drives same-size growth on a classic map, and tombstones, pruning or
+    growth on a Swiss map); and single operations on random or previously
+    used keys.
     """
     key, elem = normalize_spelling(key), normalize_spelling(elem)
     ops: list[tuple] = []
@@ -514,15 +550,17 @@ class MapModel:
     float, complex and string keys, so +0 then -0 stores -0).  Entries with
     NaN keys are kept in ``nans`` (their elems): every NaN assignment adds
     one, lookups and deletes never find them, and only a real clear removes
-    them -- on "1.19"/"1.20" ``m.clear()`` is the range-delete idiom, which
-    for non-reflexive key types is an iterate-and-delete loop that leaves
-    NaN entries in place.
+    them -- on versions without the clear builtin (``version_facts(go).
+    clear_builtin`` is False: Go 1.19, 1.20) ``m.clear()`` is the
+    range-delete idiom, which for non-reflexive key types is an
+    iterate-and-delete loop that leaves NaN entries in place.
     """
 
     def __init__(self, key: str, elem: str, go: str):
         self.key = normalize_spelling(key)
         self.elem = normalize_spelling(elem)
         self.go = go
+        self.clear_builtin = pymap.version_facts(go).clear_builtin
         self.reflexive = _kind(self.key)[0] not in ("float", "complex")
         self.entries: dict = {}
         self.nans: list = []
@@ -554,7 +592,7 @@ class MapModel:
 
     def clear(self) -> None:
         self.entries.clear()
-        if self.reflexive or self.go not in ("1.19", "1.20"):
+        if self.reflexive or self.clear_builtin:
             self.nans.clear()
 
     def stored_keys(self) -> list:
@@ -617,33 +655,51 @@ def tombstone_check(chains: list) -> None:
 # The state machine
 
 
-def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed: int | None = 0, *,
-                max_count: int = 420, check_tombstones: bool = True,
+def map_machine(go: str = pymap.DEFAULT_GO, key: str = "int64", elem: str = "int64",
+                seed: int | None = 0, *, max_count: int | None = None, check_tombstones: bool = True,
                 max_examples: int | None = None, stateful_step_count: int | None = None):
     """Return a configured ``RuleBasedStateMachine`` subclass for one map type.
 
-    ``go`` is one of ``pymap.GO_VERSIONS``; ``key``/``elem`` are Go
-    spellings; ``seed`` seeds ``pymap.Runtime(go, seed=seed)`` of every test
-    case (``None``: Hypothesis draws the seed, so it is part of the example).
-    Fill rules never go past ``max_count`` entries.  Bind it for pytest with
+    ``go`` is one of ``pymap.GO_VERSIONS`` (default ``pymap.DEFAULT_GO``), a
+    Swiss-table or a classic version: ``pymap.version_facts(go)`` decides
+    which; ``key``/``elem`` are Go spellings; ``seed`` seeds
+    ``pymap.Runtime(go, seed=seed)`` of every test case (``None``:
+    Hypothesis draws the seed, so it is part of the example).  Fill rules
+    never go past ``max_count`` entries (default: 420 on a classic version,
+    900 on a Swiss one, so that the 897th insert splits a 1024-slot table
+    and doubles the directory).  Bind it for pytest with
     ``TestX = map_machine(...).TestCase``; adjust its settings through
     ``TestX.settings = hypothesis.settings(...)``.
 
-    Rules: make (initialize, with :func:`hints`), remake, insert, fill to a
-    growth-boundary count, update, lookup (present and random; string keys
-    also looked up as bytes), delete present, delete absent, clear,
-    sliding-window churn, full iteration (random or explicit start), and
-    iteration with inserts, updates and deletes while iterating (plus clear on
-    "1.24-noswiss", where clear stops live iterators through clearSeq).  The
-    iteration checks Go's guarantees: an entry present for the whole iteration
-    is produced exactly once, a deleted entry not yet reached is never
-    produced, every produced key and elem is current.
+    Rules: make (initialize, with :func:`hints` of the version), remake,
+    insert, fill to a growth-boundary count of the version (:func:`growth_counts`),
+    update (on a full 8-entry small map too), lookup (present and random;
+    string keys also looked up as bytes), delete present, delete absent,
+    clear, sliding-window churn, full iteration (random or explicit start:
+    ``start_bucket``/``offset`` on a classic map, ``entry_offset``/
+    ``dir_offset`` on a Swiss map), and iteration with inserts, updates and
+    deletes while iterating (plus clear where a clear ends what live
+    iterators still produce: on a Swiss map, and on the classic versions
+    with ``version_facts(go).classic_clear_seq``).  The iteration checks Go's
+    guarantees: an entry present for the whole iteration is produced exactly
+    once, a deleted entry not yet reached is never produced, every produced
+    key and elem is current, and no entry removed by a clear is produced
+    after it.
 
-    Invariants after every step: ``m.check()``, ``len(m) == m.count`` equals
-    the model size, and (if ``check_tombstones``) :func:`tombstone_check`.
+    Invariants after every step: ``m.check()`` (the implementation's
+    consistency checker), and ``len(m)`` equals the model size and the
+    header's count (``m.count`` classic, ``m.used`` Swiss).  On a classic
+    map with ``check_tombstones``, :func:`tombstone_check` over
+    ``m.buckets()``; on a Swiss map, ``m.tombstone_possible`` stays False
+    where the version has no such flag, and a small map has exactly
+    ``len(m)`` full slots.
     """
     if go not in pymap.GO_VERSIONS:
         raise ValueError(f"go must be one of {pymap.GO_VERSIONS}, not {go!r}")
+    facts = pymap.version_facts(go)
+    swiss = facts.map_impl == "swiss"
+    if max_count is None:
+        max_count = 900 if swiss else 420
     key = normalize_spelling(key)
     elem = normalize_spelling(elem)
     mtype = pymap.MapType(key, elem)
@@ -656,7 +712,7 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
     actions = ["insert", "delete", "update", "stop"]
     if nonreflexive:
         actions.append("insert_nan")
-    if go == "1.24-noswiss":
+    if swiss or facts.classic_clear_seq:
         actions.append("clear")
     actions = tuple(actions)
 
@@ -692,17 +748,20 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
             self.model.assign(k, v)
 
         # -- rules ---------------------------------------------------------
-        @initialize(hint=hints(), rt_seed=st.just(seed) if seed is not None else st.integers(0, (1 << 64) - 1))
+        @initialize(hint=hints(go=go), rt_seed=st.just(seed) if seed is not None else st.integers(0, (1 << 64) - 1))
         def make(self, hint, rt_seed):
             self.rt = pymap.Runtime(go=go, seed=rt_seed)
             self.m = self.rt.make_map(mtype, hint=hint)
             self.model = MapModel(key, elem, go)
 
-        @rule(hint=hints())
+        def _header_count(self):
+            return self.m.used if swiss else self.m.count
+
+        @rule(hint=hints(go=go))
         def remake(self, hint):
             self.m = self.rt.make_map(mtype, hint=hint)
             self.model = MapModel(key, elem, go)
-            _check(self.m.count == 0 and len(self.m) == 0, "a new map is not empty")
+            _check(self._header_count() == 0 and len(self.m) == 0, "a new map is not empty")
 
         @rule(k=key_values, v=elem_values)
         def insert(self, k, v):
@@ -792,7 +851,11 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
               explicit=st.booleans())
         def iterate(self, data, method, explicit):
             kw = {}
-            if explicit:
+            if explicit and swiss:
+                offsets = st.one_of(st.integers(0, 16), st.integers(0, (1 << 64) - 1))
+                kw["entry_offset"] = data.draw(offsets, label="entry_offset")
+                kw["dir_offset"] = data.draw(offsets, label="dir_offset")
+            elif explicit:
                 kw["start_bucket"] = data.draw(st.integers(0, (1 << self.m.B) - 1), label="start_bucket")
                 kw["offset"] = data.draw(st.integers(0, 7), label="offset")
             if method == "iter":
@@ -800,8 +863,8 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
             else:
                 it = getattr(self.m, method)(**kw)
             if explicit and len(self.model):
-                _check(it.start_bucket == kw["start_bucket"] and it.offset == kw["offset"],
-                       "explicit iterator start not kept")
+                start = (it.entry_offset, it.dir_offset) if swiss else (it.start_bucket, it.offset)
+                _check(start == tuple(kw.values()), f"explicit iterator start {kw} not kept: {start}")
             got = list(it)
             if method == "items":
                 self.model.check_items(got)
@@ -829,6 +892,8 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
             start_keys = set(model.entries)
             start_nans = Counter(token(elem, v) for v in model.nans)
             nan_added: Counter = Counter()
+            nan_after_clear: Counter = Counter()  # NaN entries inserted after the last clear
+            nan_seen_after_clear: Counter = Counter()
             touched: set = set()  # canonical keys deleted or inserted during the iteration
             deleted: set = set()
             seen: Counter = Counter()
@@ -837,7 +902,13 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
             completed = True
             for pos, (k, v) in enumerate(self.m.items()):
                 if is_nan_key(key, k):
-                    _check(not cleared, f"NaN entry {v!r} produced after clear on {go}")
+                    if cleared:
+                        # A clear removes every NaN entry; on a Swiss map a NaN
+                        # inserted after the clear may still be reached.
+                        vt = token(elem, v)
+                        nan_seen_after_clear[vt] += 1
+                        _check(swiss and nan_seen_after_clear[vt] <= nan_after_clear[vt],
+                               f"NaN entry {v!r} produced after clear on {go}")
                     nan_seen[token(elem, v)] += 1
                 else:
                     c = canonical(key, k)
@@ -865,6 +936,7 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
                             self.counter += 1
                             self._put(nan_key, nv)
                             nan_added[token(elem, canonical(elem, nv))] += 1
+                            nan_after_clear[token(elem, canonical(elem, nv))] += 1
                     elif act in ("delete", "update"):
                         for _ in range(cnt):
                             if not model.entries:
@@ -883,6 +955,8 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
                         touched |= set(model.entries)
                         model.clear()
                         cleared = True
+                        nan_after_clear.clear()
+                        nan_seen_after_clear.clear()
                     self.m.check()
                 if stop:
                     completed = False
@@ -900,9 +974,16 @@ def map_machine(go: str = "1.23", key: str = "int64", elem: str = "int64", seed:
                 return
             self.m.check()
             n = len(self.m)
-            _check(n == self.m.count, f"len(m) = {n} but m.count = {self.m.count}")
+            hc = self._header_count()
+            _check(n == hc, f"len(m) = {n} but m.{'used' if swiss else 'count'} = {hc}")
             _check(n == len(self.model), f"len(m) = {n}, model has {len(self.model)}")
-            if check_tombstones and self.m.B <= 8:
+            if swiss:
+                if not facts.swiss_tombstone_possible:
+                    _check(not self.m.tombstone_possible, f"tombstonePossible set on {go}")
+                if self.m.small:
+                    full = sum(1 for c in self.m.small_group().ctrl if c < 0x80)
+                    _check(full == n, f"small map: {full} full slots, len {n}")
+            elif check_tombstones and self.m.B <= 8:
                 tombstone_check(self.m.buckets())
 
     safe = re.sub(r"\W", "_", f"{go}_{key}_{elem}")

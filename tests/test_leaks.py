@@ -2,7 +2,9 @@
 
 Each test warms up first (malloc arenas, the model's free list, Python's
 allocator), then measures the process's resident set around the real run;
-growth must stay under 5 MB.  Linux only (/proc/self/statm).
+growth must stay under 5 MB.  Linux only (/proc/self/statm).  Each test
+runs on a classic version and on the default Swiss version (the whole-runtime
+test cycles through every version).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ pytestmark = [
 ]
 
 LIMIT = 5 << 20
+PAIR = ("1.23", pymap.DEFAULT_GO)   # one classic, one Swiss version
 
 
 def rss() -> int:
@@ -31,25 +34,27 @@ def rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def cycles(n: int, key: str, elem: str) -> pymap.Scenario:
+def cycles(n: int, key: str, elem: str, go: str) -> pymap.Scenario:
     return pymap.Scenario([{"op": "repeat", "count": n, "body": [
         {"op": "make", "key": key, "elem": elem},
-        {"op": "insert_range", "stop": 20},
+        {"op": "insert_range", "stop": 20},   # Swiss: a small map, then a 32-slot table
         {"op": "iterate"},
         {"op": "drop"},
-    ]}])
+    ]}], runtime=pymap.Runtime(go=go, seed=2))
 
 
 @pytest.mark.parametrize("key,elem", [("int64", "int64"), ("string", "string"), ("int64", "[200]byte")])
-def test_million_make_fill_drop_cycles_in_c(key, elem):
-    cycles(20_000, key, elem).run()
+@pytest.mark.parametrize("go", PAIR)
+def test_million_make_fill_drop_cycles_in_c(go, key, elem):
+    cycles(20_000, key, elem, go).run()
     before = rss()
-    cycles(1_000_000, key, elem).run()
+    cycles(1_000_000, key, elem, go).run()
     assert rss() - before < LIMIT
 
 
-def test_maps_and_bulk_calls_from_python():
-    rt = pymap.Runtime(go="1.23", seed=3)
+@pytest.mark.parametrize("go", PAIR)
+def test_maps_and_bulk_calls_from_python(go):
+    rt = pymap.Runtime(go=go, seed=3)
 
     def work(n: int) -> None:
         for i in range(n):
@@ -66,8 +71,9 @@ def test_maps_and_bulk_calls_from_python():
     assert rss() - before < LIMIT
 
 
-def test_abandoned_iterators():
-    m = pymap.GoMap(pymap.MapType("string", "[130]byte"))
+@pytest.mark.parametrize("go", PAIR)
+def test_abandoned_iterators(go):
+    m = pymap.GoMap(pymap.MapType("string", "[130]byte"), runtime=pymap.Runtime(go=go, seed=1))
     for i in range(300):
         m[f"key{i}"] = bytes([i % 256]) * 130
 
@@ -76,7 +82,7 @@ def test_abandoned_iterators():
             it = m.items()
             for _ in range(i % 7):
                 next(it)
-            if i % 5 == 0:   # a write mid-iteration: grows keep old arrays alive for the iterator
+            if i % 5 == 0:   # a write mid-iteration: grows keep old arrays (tables) alive for the iterator
                 m[f"extra{i % 50}"] = bytes(130)
             del it
 
@@ -88,7 +94,7 @@ def test_abandoned_iterators():
 
 # ---- the Go heap: pointees, GC cycles, pools, drops, whole runtimes ------------
 
-def heap_cycles(n: int, elem: str) -> pymap.Scenario:
+def heap_cycles(n: int, elem: str, go: str) -> pymap.Scenario:
     """make/fill/iterate/drop with a GC cycle after every 100, through a pool every time."""
     return pymap.Scenario([{"op": "repeat", "count": n // 100, "body": [
         {"op": "repeat", "count": 100, "body": [
@@ -102,12 +108,13 @@ def heap_cycles(n: int, elem: str) -> pymap.Scenario:
         ]},
         {"op": "gc"},
         {"op": "advance", "seconds": 1},
-    ]}], runtime=pymap.Runtime(go="1.23", seed=4))
+    ]}], runtime=pymap.Runtime(go=go, seed=4))
 
 
 @pytest.mark.parametrize("elem", ["*[8]byte", "*[64]byte", "*[3000]byte"])
-def test_pointee_maps_through_pools_and_gc_cycles_in_c(elem):
-    sc = heap_cycles(20_000, elem)
+@pytest.mark.parametrize("go", PAIR)
+def test_pointee_maps_through_pools_and_gc_cycles_in_c(go, elem):
+    sc = heap_cycles(20_000, elem, go)
     sc.run()
     before = rss()
     sc.run()
@@ -121,8 +128,9 @@ def test_pointee_maps_through_pools_and_gc_cycles_in_c(elem):
     rt.heap_check()
 
 
-def test_pools_drops_and_gc_from_python():
-    rt = pymap.Runtime(go="1.22", seed=8, gomaxprocs=2)
+@pytest.mark.parametrize("go", ("1.22", pymap.DEFAULT_GO))
+def test_pools_drops_and_gc_from_python(go):
+    rt = pymap.Runtime(go=go, seed=8, gomaxprocs=2)
     pool = rt.new_pool(new=lambda: rt.make_map(pymap.MapType("string", "*[24]byte")))
 
     def work(n: int) -> None:

@@ -11,6 +11,7 @@ drop handles.  The heap's own checker holds throughout, and once every map
 is dropped two GC cycles bring HeapAlloc back to the runtime's baseline.
 
 PYMAP_STRESS_SECONDS raises the duration (default 3 s of 8 threads).
+Each test runs on a classic version and on the default Swiss version.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ THREADS = 8
 SECONDS = float(os.environ.get("PYMAP_STRESS_SECONDS", "3"))
 TYPES = [("int64", "int64"), ("string", "string"), ("[130]byte", "[200]byte"), ("float64", "string"),
          ("string", "*[64]byte"), ("int64", "*[8]byte")]
+PAIR = ("1.23", pymap.DEFAULT_GO)   # one classic, one Swiss version
 TRACE_LINE = re.compile(r"^(gc (\d+) @\d+\.\d{3}s \d+%: .* P( \(forced\))?|GC forced)$")
 
 
@@ -101,13 +103,27 @@ def one_op(rng: random.Random, m: pymap.GoMap) -> None:
         else:
             m.delete_many(keys)
     elif op == 12:
-        len(m), m.B, m.memory()
+        len(m), header(m), m.memory()
     elif op == 13 and rng.random() < 0.1:
-        m.buckets()
+        layout(m)
     elif op == 14 and (t.key == "int64" or (t.key == "string" and t.elem in ("string", "int64") or ptr)):
         m.insert_range(i, i + 50)        # *[N]byte: a new pointee per key
     else:
         m.check()
+
+
+def header(m: pymap.GoMap) -> tuple:
+    """Header fields of either implementation."""
+    if m.impl == "swiss":
+        return (m.used, m.seed, m.dir_len, m.global_depth)
+    return (m.count, m.hash0, m.B)
+
+
+def layout(m: pymap.GoMap) -> list:
+    """The slots of either implementation (buckets, or the small group and tables)."""
+    if m.impl == "swiss":
+        return [m.small_group()] + m.tables()
+    return m.buckets()
 
 
 def heap_op(rng: random.Random, rt: pymap.Runtime, shared: list) -> int:
@@ -165,8 +181,9 @@ def heap_op(rng: random.Random, rt: pymap.Runtime, shared: list) -> int:
     return 0
 
 
-def test_threads_hammering_shared_and_private_maps():
-    rt = pymap.Runtime(go="1.23", seed=11)
+@pytest.mark.parametrize("go", PAIR)
+def test_threads_hammering_shared_and_private_maps(go):
+    rt = pymap.Runtime(go=go, seed=11)
     shared = [rt.make_map(pymap.MapType(k, e)) for k, e in TYPES]
     # Maps only ever handed over whole (put, then the handle dropped): whoever
     # gets one owns it, so no use of them may conflict.
@@ -296,8 +313,9 @@ def test_threads_hammering_shared_and_private_maps():
           f"{conflicts['shared']} conflicts reported as ConcurrentMapError")
 
 
-def test_one_iterator_used_from_two_threads():
-    m = pymap.GoMap(pymap.MapType("string", "string"))
+@pytest.mark.parametrize("go", PAIR)
+def test_one_iterator_used_from_two_threads(go):
+    m = pymap.GoMap(pymap.MapType("string", "string"), runtime=pymap.Runtime(go=go, seed=3))
     for i in range(2000):
         m[f"k{i}"] = "v" * (i % 50)
     it = m.items()
@@ -325,7 +343,8 @@ def test_one_iterator_used_from_two_threads():
     assert set(seen) == set(m.items())   # (the first entry may come out twice: Python-level race)
 
 
-def test_rand_callback_may_inspect_but_not_write_the_map():
+@pytest.mark.parametrize("go", PAIR)
+def test_rand_callback_may_inspect_but_not_write_the_map(go):
     """A rand callback runs inside the operation, on the thread holding the
     write lock: reading the header is allowed (the conformance replay needs
     it), writing is a concurrent write."""
@@ -335,37 +354,38 @@ def test_rand_callback_may_inspect_but_not_write_the_map():
     def rand(purpose: str) -> int:
         m = holder.get("m")
         if m is not None and purpose == "nanhash":
-            seen.append((m.hash0, m.B, len(m), m.memory().total))
+            seen.append((header(m), len(m), m.memory().total))
             if holder.get("write"):
                 m[1.0] = 1
         return 12345
 
-    rt = pymap.Runtime(go="1.23", rand=rand)
+    rt = pymap.Runtime(go=go, rand=rand)
     m = rt.make_map(pymap.MapType("float64", "int64"))
     holder["m"] = m
     m[float("nan")] = 1
-    assert seen and seen[-1][2] == 0 and len(m) == 1
+    assert seen and seen[-1][1] == 0 and len(m) == 1
     holder["write"] = True
-    before = repr(m.buckets())
+    before = repr((header(m), layout(m)))
     with pytest.raises(pymap.ConcurrentMapWrite):
         m[float("nan")] = 2
-    assert repr(m.buckets()) == before and len(m) == 1
+    assert repr((header(m), layout(m))) == before and len(m) == 1
 
 
-def test_drop_while_other_threads_use_the_same_handle():
+@pytest.mark.parametrize("go", PAIR)
+def test_drop_while_other_threads_use_the_same_handle(go):
     """m = nil in one goroutine while others still use the same variable: each
     use either works, or raises MapDroppedError (or a ConcurrentMapError).
     (Releasing the map releases the GIL: a drop() that let the reference go
     before switching the class let other threads pass None to cffi.)"""
-    rt = pymap.Runtime(go="1.23", seed=2)
+    rt = pymap.Runtime(go=go, seed=2)
     unexpected: list[BaseException] = []
     for _ in range(40):
         m = rt.make_map(pymap.MapType("int64", "*[64]byte"))
         m.insert_range(5000)            # releasing a big map takes a while
-        go = threading.Event()
+        start = threading.Event()
 
         def use() -> None:
-            go.wait()
+            start.wait()
             for i in range(2000):
                 try:
                     m.get(i)
@@ -380,7 +400,7 @@ def test_drop_while_other_threads_use_the_same_handle():
         ts = [threading.Thread(target=use) for _ in range(3)]
         for th in ts:
             th.start()
-        go.set()
+        start.set()
         m.drop()
         for th in ts:
             th.join()
@@ -391,13 +411,14 @@ def test_drop_while_other_threads_use_the_same_handle():
     assert not unexpected, unexpected[:3]
 
 
-def test_iterators_opened_while_another_thread_clears():
+@pytest.mark.parametrize("go", PAIR)
+def test_iterators_opened_while_another_thread_clears(go):
     """MapIterator() is two C calls (mapiterinit, then the read of the first
     entry); another thread's clear or delete may land between them.  With
     indirect keys and elems (boxes the write frees) the first entry must still
     be read safely: a key with its own elem, or a ConcurrentMapError."""
     t = pymap.MapType("[130]byte", "[200]byte")
-    m = pymap.Runtime(go="1.23", seed=5).make_map(t)
+    m = pymap.Runtime(go=go, seed=5).make_map(t)
     stop = time.monotonic() + min(SECONDS, 1.0)
     errors: list[BaseException] = []
 

@@ -23,6 +23,14 @@ enum {
     loadFactorDen = 2,
 };
 
+/* Sizes of the runtime objects around the buckets (64-bit). */
+enum {
+    mapextraSize = 24,      /* mapextra: overflow, oldoverflow, nextOverflow */
+    sliceHeaderSize = 24,   /* a []*bmap: data, len, cap */
+};
+_Static_assert(mapextraSize == 3 * sizeof(void *), "mapextra is three pointer words");
+_Static_assert(sliceHeaderSize == 3 * sizeof(void *), "a slice header is pointer, len, cap");
+
 _Static_assert(bucketCnt == 8, "tophash is an 8-byte array and slot order uses & 7");
 _Static_assert(dataOffset == bucketCnt, "keys start right after tophash[bucketCnt]");
 

@@ -27,8 +27,8 @@
  * Go's fast paths (mapassign_fast64, _faststr, ...) pick the same slots and
  * grow the same way as the generic functions, so only the generic ones are
  * modelled.  What is left out: the stack-allocated hmap/bucket of
- * non-escaping maps (pymap models maps that escape), interface keys, and
- * Go's Swiss-table map (the default since Go 1.24).
+ * non-escaping maps (pymap models maps that escape) and interface keys.
+ * (Go's Swiss-table map, the default since Go 1.24, is in swiss/.)
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,7 +153,7 @@ static void ensure_extra(pm_hmap *h)
 {
     if (!h->extra) {
         h->extra = true;
-        h->hslot_extra = gc_charge(&h->base, 24, false);   /* new(mapextra) */
+        h->hslot_extra = gc_charge(&h->base, mapextraSize, false);   /* new(mapextra) */
     }
 }
 
@@ -165,7 +165,7 @@ static void createOverflow(pm_hmap *h)
         h->overflow.present = true;
         h->overflow.len = h->overflow.cap = 0;
         h->overflow.backing_charged = 0;
-        h->overflow.rec = ovrec_new(h, gc_charge(&h->base, 24, false));   /* new([]*bmap) */
+        h->overflow.rec = ovrec_new(h, gc_charge(&h->base, sliceHeaderSize, false));   /* new([]*bmap) */
     }
 }
 
@@ -1095,13 +1095,13 @@ void map_memory(pm_map *m, pm_memory *out)
     const goversion *v = h->base.rt->ver;
     memset(out, 0, sizeof *out);
     out->hmap = h->hmap_charged;
-    out->extra = h->extra ? go_charged(v, 24, false) : 0;
+    out->extra = h->extra ? go_charged(v, mapextraSize, false) : 0;
     out->buckets = h->buckets ? h->buckets->charged : 0;
     out->oldbuckets = h->oldbuckets ? h->oldbuckets->charged : 0;
     const ovslice *s[2] = {&h->overflow, &h->oldoverflow};
     for (int i = 0; i < 2; i++)
         if (s[i]->present)
-            out->overflow_slice += go_charged(v, 24, false) + s[i]->backing_charged;
+            out->overflow_slice += go_charged(v, sliceHeaderSize, false) + s[i]->backing_charged;
     /* Walk both arrays for separately allocated overflow buckets and boxes;
      * marks keep shared boxes (old and new slot during a grow) counted once. */
     uint8_t epoch;
@@ -1323,7 +1323,9 @@ static int clone_into(pm_hmap *src, pm_hmap *dst)
                     e = pm_string_data(e, &len);
                     elen = len;
                 }
+                dst->base.rt->draw_elem = slot_elem(t, bmap_elem(t, sb, s));
                 rc = mapassign(dst, k, e, elen);
+                dst->base.rt->draw_elem = NULL;
             }
         }
     }

@@ -199,5 +199,4 @@ uint64_t pm_rand(pm_runtime *rt, int purpose)
 }
 
 /* Used by pm_runtime_new for hashkey words: never the user's callback. */
-uint64_t pm_splitmix_next(uint64_t *state);
 uint64_t pm_splitmix_next(uint64_t *state) { return splitmix64(state); }

@@ -160,7 +160,7 @@ static int swiss_make(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_map **out)
             rc = gc_check_alloc(rt, gbytes, !t->bucket_ptrs);
         unsigned __int128 total = (unsigned __int128)dirSize * (gbytes + SW_TABLE_SIZE);
         if (rc == PM_OK && total > rt->max_alloc) {
-            set_error("make(map, %llu) would allocate %llu tables of %llu slots, above max_alloc (%llu)",
+            set_error("make(map, %llu) exceeds max_alloc (%llu tables of %llu slots; max_alloc %llu)",
                       (unsigned long long)h, (unsigned long long)dirSize,
                       (unsigned long long)tcap, (unsigned long long)rt->max_alloc);
             rc = PM_EMAXALLOC;
@@ -582,7 +582,9 @@ static int clone_rebuild(sw_map *m, sw_map **out)
             e = pm_string_data(it.elem, &len);
             elen = len;
         }
+        m->base.rt->draw_elem = it.elem;   /* a NaN key's draw: whose entry (pm_runtime_draw_elem) */
         rc = swiss_assign(c, it.key, e, elen);
+        m->base.rt->draw_elem = NULL;
         if (rc == PM_OK)
             rc = pm_iter_next_internal(&it);
     }

@@ -1,5 +1,6 @@
 """Run tests/memcheck/workload.py under valgrind memcheck and fail on any
 error or definite leak whose stack passes through pymap's C core.
+The workload covers both map implementations (classic and Swiss-table).
 
 CPython and the dynamic loader have findings of their own (module objects
 never freed at exit, glibc's strncmp reading past strings); they are
@@ -16,9 +17,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # With debug info a frame names its file without the directory ("(heap.c:771)"),
-# so frames in the core are recognised by csrc's file names as well as by the
-# cffi wrappers (pymap._native.c) and the shared object (_native*.so).
-CSRC = sorted(p.name for p in (HERE.parents[1] / "csrc").glob("*.c"))
+# so frames in the core are recognised by csrc's file names (runtime/, map/,
+# classic/ and swiss/ alike) as well as by the cffi wrappers (pymap._native.c)
+# and the shared object (_native*.so).
+CSRC = sorted({p.name for p in (HERE.parents[1] / "csrc").rglob("*.c")})
 CORE_FRAME = re.compile(r"\((?:%s):\d+\)|csrc/|_native" % "|".join(map(re.escape, CSRC)))
 
 

@@ -1,6 +1,9 @@
 """A representative workload for valgrind memcheck (see .ci/run and the README):
 make, grow, delete, clear, iterate (abandoned mid-way too), bulk calls, a
-scenario, drop -- over several key/elem kinds and versions -- and the Go heap
+scenario, drop, maps.Clone -- over several key/elem kinds and versions of
+both map implementations (classic buckets and Swiss tables: small maps,
+table growth, splits and directory doubling, tombstones, clear during an
+iteration, explicit iterator starts) -- and the Go heap
 around the maps: *[N]byte pointees (tiny, small, large), GC cycles (forced,
 paced, periodic), sync.Pools (victim cache, a pool freed while it holds
 maps), m.drop() with iterators and pools still holding the map, GOGC and
@@ -9,8 +12,23 @@ import numpy as np
 
 import pymap
 
-for go in ("1.19", "1.21", "1.23", "1.24-noswiss"):
+# classic versions, and Swiss ones (1.24: no pruning, clone rebuilds; 1.27: the default)
+def clone(m):
+    """maps.Clone(m), checked; None before Go 1.21 (no maps package)."""
+    try:
+        c = m.clone()
+    except AttributeError:
+        return None
+    c.check()
+    return c
+
+
+MAP_VERSIONS = ("1.19", "1.21", "1.23", "1.24-noswiss", "1.24", "1.27")
+HEAP_VERSIONS = ("1.19", "1.22", "1.23", "1.24-noswiss", "1.27")
+
+for go in MAP_VERSIONS:
     rt = pymap.Runtime(go=go, seed=5)
+    swiss = rt.map_impl == "swiss"
     for key, elem in [("int64", "int64"), ("string", "string"), ("[130]byte", "[200]byte"), ("float64", "string")]:
         t = pymap.MapType(key, elem)
         m = rt.make_map(t, hint=3)
@@ -21,16 +39,41 @@ for go in ("1.19", "1.21", "1.23", "1.24-noswiss"):
                 m.delete(k)
         if key == "float64":
             m[float("nan")] = "nan"
+        c = clone(m)                                       # maps.Clone
+
         it = m.items()
         next(it)
         m.clear()
         for _ in m.items():
             pass
-        del it, m
+        for _ in it:                                       # an iterator across a clear
+            pass
+        if swiss:
+            m.tables(), m.directory(), m.small_group()
+            for kk, vv in list(c.items())[:5]:            # refill the cleared tables
+                m[kk] = vv
+            list(m.items(entry_offset=3, dir_offset=1))
+        del it, m, c
     m = rt.make_map(pymap.MapType("int64", "int64"))
-    m.insert_range(0, 3000)
+    m.insert_range(0, 3000)                                # Swiss: splits, directory doubling
     m.lookup_many(np.arange(4000))
-    m.delete_many(np.arange(0, 3000, 2))
+    m.delete_many(np.arange(0, 3000, 2))                   # Swiss: tombstones
+    m.insert_range(5000, 6500)                             # Swiss: pruning or growth over tombstones
+    clone(m)
+    if swiss:
+        for g in (rt.make_map(pymap.MapType("int64", "string"), hint=h) for h in (8, 897, 1792)):
+            g.insert_many(np.arange(900), [str(i) for i in range(900)])
+            g.check()
+        s = rt.make_map(pymap.MapType("string", "int64"))
+        for i in range(8):
+            s[str(i)] = i
+        s["0"] = -1                                        # an update to a full small map
+        it = s.items()
+        next(it)
+        s["new"] = 1                                       # the small map grows under the iterator
+        for _ in it:
+            pass
+        del it, s, g
     pymap.Scenario([{"op": "make", "key": "string", "elem": "int64"},
                     {"op": "repeat", "count": 50, "body": [{"op": "insert_range", "stop": 100},
                                                            {"op": "iterate"}, {"op": "clear"}]},
@@ -40,7 +83,7 @@ for go in ("1.19", "1.21", "1.23", "1.24-noswiss"):
                     {"op": "drop"}], runtime=rt).run()
 
 # ---- the Go heap ---------------------------------------------------------------
-for go in ("1.19", "1.22", "1.23", "1.24-noswiss"):
+for go in HEAP_VERSIONS:
     rt = pymap.Runtime(go=go, seed=7, gomaxprocs=2)
     pool = rt.new_pool()
     # Pointees: tiny (N < 16, packed into shared 16-byte blocks), small, large (own span).
