@@ -22,29 +22,33 @@ _built = _ffi.string(_lib.pm_build_version()).decode()
 if _built != __version__:  # a stale editable build (C edits need `pip install -e .` again)
     raise ImportError(f"pymap._native was built for pymap {_built}, but this is pymap {__version__}: rebuild it")
 
-from ._map import (  # noqa: E402
-    DEFAULT_GO,
-    ClassicMap,
-    Group,
-    SwissMap,
-    SwissMapMemory,
-    Table,
-    VersionFacts,
-    version_facts,
-    version_impl,
-    GO_VERSIONS,
-    Bucket,
+from ._errors import (  # noqa: E402
     ConcurrentMapError,
     ConcurrentMapIterationWrite,
     ConcurrentMapReadWrite,
     ConcurrentMapWrite,
-    GoMap,
     InvariantError,
+)
+from ._runtime import (  # noqa: E402
+    DEFAULT_GO,
+    GO_VERSIONS,
+    Runtime,
+    VersionFacts,
+    default_runtime,
+    version_facts,
+    version_impl,
+)
+from ._map import (  # noqa: E402
+    Bucket,
+    ClassicMap,
+    GoMap,
+    Group,
     MapIterator,
     MapMemory,
     MapType,
-    Runtime,
-    default_runtime,
+    SwissMap,
+    SwissMapMemory,
+    Table,
     freelist_stats,
     freelist_trim,
 )

@@ -12,17 +12,16 @@ import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
+from ._errors import MapDroppedError  # noqa: F401  (re-exported)
 from ._native import ffi, lib
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._map import GoMap, Runtime
+    from ._map import GoMap
+    from ._runtime import Runtime
 
 _INT64_MAX = (1 << 63) - 1
 MAX_ADVANCE_S = 1e7   # per advance() call; pm_advance clamps to the same
 
-
-class MapDroppedError(RuntimeError):
-    """The GoMap handle was dropped (``m.drop()``, Go's ``m = nil``) and cannot be used."""
 
 
 @dataclass(frozen=True)

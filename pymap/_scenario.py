@@ -143,7 +143,7 @@ class Scenario:
 
     def __init__(self, ops: Sequence[Mapping[str, Any]], runtime: Any = None,
                  maps: Optional[int] = None) -> None:
-        from ._map import Runtime, default_runtime
+        from ._runtime import Runtime, default_runtime
 
         rt = runtime if runtime is not None else default_runtime()
         if not isinstance(rt, Runtime):
