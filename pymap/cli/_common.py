@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional, Sequence, TextIO
 
-from .. import DEFAULT_GO, GO_VERSIONS, version_facts, version_impl
+from .. import DEFAULT_GO, GO_VERSIONS, version_facts, version_impl  # noqa: F401  (DEFAULT_GO: re-exported)
 
 #: The version ``pymap claims`` checks by default.  Claims (and comparisons
 #: between versions) about the Swiss map come with a later pymap release, so

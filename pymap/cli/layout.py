@@ -300,7 +300,7 @@ def swiss_command(t: MapType, go: str, seed: int, args: Any, out: Output) -> int
     if tail:
         sl.add(lay.elem_offset + lay.elem_slot_size, tail, "(padding)",
                "a struct ending in a zero-size field is padded (golang/go#71368)" if lay.elem_slot_size == 0
-               else f"rounds the slot up to its alignment")
+               else "rounds the slot up to its alignment")
     if not out.rich:
         import textwrap
         sl.rows = [r[:3] + ["\n".join(textwrap.wrap(r[3], 72))] for r in sl.rows]

@@ -320,7 +320,7 @@ def _summarize_clear_vs_drop(cfg: Config, results: list[VariantResult], out: Out
                 tail += (f"; {k:,} table{'s' if k != 1 else ''} split during the refill (clear reseeds the map, "
                          f"so the same keys spread over the tables differently)")
             elif c[2] and not swiss and refilled["B"] == cleared.map["B"]:
-                tail += f" at the same B; what it allocates is overflow buckets"
+                tail += " at the same B; what it allocates is overflow buckets"
         out.para(f"Refilling allocates {after} and {fmt_bytes(z[2])} after m = nil{tail}.")
 
 
