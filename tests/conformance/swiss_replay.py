@@ -122,7 +122,9 @@ class SwissReplayRand:
         H = nan_hash_target(ctx.nan_state or ctx.after, target, self.key)
         if H is None:
             return 0   # not observable afterwards (cleared, or not dumped)
-        return nan_draw_for_hash(H, self.m.seed)
+        # A clone hashes with its own seed (the 1.24 rebuild draws a new one).
+        seed = ctx.nan_state["seed"] if ctx.nan_state is not None else self.m.seed
+        return nan_draw_for_hash(H, seed)
 
 
 def _own_nan_elem(key: str, op: dict) -> Any:

@@ -59,7 +59,18 @@ def _key_of(o: goruntime.Oracle, key: str):
     return lambda v: v if not v or v > n else base + stride * (v - 1)
 
 
+def _unreplayable_clone(version: str, trace: dict) -> bool:
+    """A 1.24 maps.Clone (a rebuild in the source's iteration order) of a map
+    that may hold NaN keys: the oracle finds the clone's iteration offsets by
+    rebuilding candidates and comparing bytes, and NaN keys, re-hashed with
+    fresh draws, never compare equal -- so the order cannot be recovered."""
+    return (not pymap.version_facts(version).swiss_clone_structural
+            and trace["key"] in ("float32", "float64", "complex64", "complex128"))
+
+
 def _check(version: str, o: goruntime.Oracle, trace: dict, kind: str) -> None:
+    if _unreplayable_clone(version, trace):
+        trace = dict(trace, ops=[op for op in trace["ops"] if op["op"] != "clone"])
     records = o.run(trace)
     mm, compared = swiss_replay.replay(version, o.hashkey, trace, records, _key_of(o, trace["key"]))
     s = fidelity.stats(version, kind)
@@ -141,6 +152,19 @@ def _insert_all(m, keys: list, zero) -> None:
             pass
     for k in keys:
         m[k] = zero
+
+
+def test_clone_of_nan_keys(oracle):
+    """maps.Clone of a map holding NaN keys: on 1.24 the rebuild hashes every
+    NaN anew (a draw each, named by its entry), on 1.25+ the copy keeps them.
+    (Found by a slow run: the 1.24 clone's draws used to name no entry.)"""
+    version, o = oracle
+    nan = 9_221_120_237_041_090_561   # a quiet NaN's bits
+    ops = [{"op": "assign", "k": nan, "v": 1 << 20 | i} for i in range(3)]
+    ops += [{"op": "assign", "k": 0, "v": 1}, {"op": "assign", "k": 1 << 63, "v": 2}, {"op": "clone"}]
+    if _unreplayable_clone(version, {"key": "float64"}):
+        pytest.skip("1.24's clone of NaN keys: its iteration order is not observable (see _unreplayable_clone)")
+    _check(version, o, {"key": "float64", "elem": "int64", "hint": 0, "ops": ops, "dump": "all"}, "default")
 
 
 def test_memory(oracle):
