@@ -43,6 +43,9 @@ HINTS = [0, 0, 0, 1, 8, 9, 14, 15, 28, 29, 100, 448, 449, 896, 897, 1792, 1793, 
 BIG_HINTS = (897, 1792, 1793)
 
 
+FLOAT_KEYS = ("float32", "float64", "complex64", "complex128")
+
+
 def key_json(key: str, i: int) -> Any:
     """The i-th distinct key of a type, in the oracle's JSON encoding."""
     if key == "int64":
@@ -175,9 +178,15 @@ def swiss_traces(draw: Any, pairs: list = PAIRS, max_ops: int = 600, big: bool =
             ops.append({"op": "clone"})
         elif kind == "iter":
             during: dict[str, list] = {}
+            # The replay places a NaN where the record after the op shows it;
+            # a batch of inserts during one iteration can rehash a NaN twice
+            # within that op, and where the first rehash put it is seen in no
+            # record (it decides slot order in the second).  So float keys get
+            # no batches: at most 3 inserts, which cannot cross two growth points.
+            subs = ["insert", "delete", "clear", "lookup"] + ([] if key in FLOAT_KEYS else ["grow"])
             for _ in range(draw(st.integers(0, 3))):
                 at = str(draw(st.integers(0, 20)))
-                sub = draw(st.sampled_from(["insert", "delete", "clear", "lookup", "grow"]))
+                sub = draw(st.sampled_from(subs))
                 if sub == "insert":
                     i = fresh()
                     live.append(i)
