@@ -375,8 +375,6 @@ int slot_update(pm_map *owner, unsigned char *k, unsigned char *e,
  * pointees gain a reference.  On failure the pointer words it could not
  * reference are zeroed. */
 int slot_take_refs(pm_map *owner, unsigned char *k, unsigned char *e);
-/* How many "nanhash" draws hashing this key makes (one per NaN component). */
-int key_hash_draws(const pm_maptype *t, const unsigned char *k);
 
 /* Largest image a key can have inline (strings: the 16-byte header). */
 #define KEYIMG_INLINE 256

@@ -471,24 +471,3 @@ int slot_take_refs(pm_map *owner, unsigned char *k, unsigned char *e)
     }
     return PM_OK;
 }
-
-/* How many "nanhash" draws hashing this key makes (one per NaN component). */
-int key_hash_draws(const pm_maptype *t, const unsigned char *k)
-{
-    if (t->key_kind != PM_KIND_FLOAT && t->key_kind != PM_KIND_COMPLEX)
-        return 0;
-    int n = 0;
-    uint32_t part = t->key_kind == PM_KIND_COMPLEX ? t->keysize / 2 : t->keysize;
-    for (uint32_t off = 0; off < t->keysize; off += part) {
-        if (part == 4) {
-            float f;
-            memcpy(&f, k + off, 4);
-            n += f != f;
-        } else {
-            double f;
-            memcpy(&f, k + off, 8);
-            n += f != f;
-        }
-    }
-    return n;
-}
