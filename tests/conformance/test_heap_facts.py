@@ -294,7 +294,10 @@ def _fill_clear_gc_swiss(version):
     # overflow slice to drop, so the GC after it finds the same bytes.
     assert abs(cleared.HeapAlloc - filled_gc.HeapAlloc) <= NOISE
     assert cleared.TotalAlloc - filled_gc.TotalAlloc <= NOISE
-    assert 0 <= filled_gc.HeapAlloc - cleared_gc.HeapAlloc <= RESIDUAL
+    # Nothing of the map is freed by the GC after clear; one small runtime
+    # object may still come or go between the two points (CI saw a 16 B
+    # object allocated in between on 1.27: cleared-gc 16 B above filled-gc).
+    assert abs(filled_gc.HeapAlloc - cleared_gc.HeapAlloc) <= RESIDUAL
     # Every group array (18,432 B, 4 per 73,728-B span of class 60) is in
     # whole spans that the drop empties: HeapInuse drops by >= those bytes.
     assert cleared_gc.HeapInuse - dropped.HeapInuse >= t * 18_432
