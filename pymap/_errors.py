@@ -38,7 +38,8 @@ def raise_for(rc: int, rt: Any, what: str = "") -> None:
     if rc == lib.PM_ERAND:
         # The callback's own exception, or the TypeError/ValueError naming
         # what it returned; either way the operation changed nothing.
-        err, rt._rand_error = rt._rand_error, None
+        pending = rt._rand_errors
+        err, pending.error = getattr(pending, "error", None), None
         if err is None:
             raise RuntimeError(msg)
         raise err

@@ -162,7 +162,10 @@ class Runtime:
         if max_alloc is None:
             max_alloc = _default_max_alloc()
         self._rand = rand
-        self._rand_error: Optional[BaseException] = None
+        # The callback's exception waits here for the C call to return: per
+        # thread, as the C core's draw state is per operation (a thread's
+        # failed draw is never reported to another thread's operation).
+        self._rand_errors = threading.local()
         self._handle = ffi.new_handle(self)
         ptr = lib.pm_runtime_new(
             vi, hk, seed, lib.pm_py_rand if rand is not None else ffi.NULL,
@@ -291,6 +294,10 @@ def _default_max_alloc() -> int:
 def pm_py_rand(ctx: Any, purpose: int, err: Any) -> int:
     rt: Runtime = ffi.from_handle(ctx)
     name = RAND_PURPOSES[purpose]
+    pending = rt._rand_errors
+    # An operation the callback runs reports its own failed draws; the
+    # outer operation's pending error (if an earlier draw failed) waits.
+    outer, pending.error = getattr(pending, "error", None), None
     try:
         v = rt._rand(name)  # type: ignore[misc]
         if isinstance(v, bool) or not isinstance(v, int):
@@ -299,10 +306,12 @@ def pm_py_rand(ctx: Any, purpose: int, err: Any) -> int:
             raise ValueError(f"rand({name!r}) returned {v}, outside [0, 2**64)")
         return v
     except BaseException as e:  # reported after the C call returns
-        if rt._rand_error is None:
-            rt._rand_error = e
+        if outer is None:
+            outer = e
         err[0] = 1
         return 0
+    finally:
+        pending.error = outer
 
 
 _default_rt: Optional[Runtime] = None

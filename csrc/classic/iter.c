@@ -60,7 +60,7 @@ int classic_iter_init(pm_map *m, const pm_iterstart *start, pm_iter *it)
          * observes the difference) so a failing rand changes nothing.
          * 1.19-1.21: fastrand64() only when B > 31 - bucketCntBits. */
         uint64_t r = pm_rand(h->base.rt, PM_RAND_ITER);
-        if (h->base.rt->rand_failed)
+        if (pm_op_draws.failed)
             return PM_ERAND;
         if (!h->base.rt->ver->rand64 && h->B <= 31 - bucketCntBits)
             r = (uint32_t)r;

@@ -216,7 +216,7 @@ static unsigned char *newoverflow(pm_hmap *h, unsigned char *b)
     /* Go draws after taking the bucket; no other draw comes in between, so
      * drawing first lets a failed draw leave the map unchanged. */
     bool counted = noverflow_counts(h);
-    if (h->base.rt->rand_failed)
+    if (pm_op_draws.failed)
         return NULL;
     if (h->extra && h->nextOverflow) {
         ovf = h->nextOverflow;
@@ -352,9 +352,9 @@ HOT int evacuate_kc(pm_hmap *h, uint64_t oldbucket, const int kc)
                 unsigned useY = 0;
                 if (!(h->flags & sameSizeGrow)) {
                     if (!(t->flags & TF_REFLEXIVEKEY))
-                        h->base.rt->draw_elem = (t->flags & TF_INDIRECTELEM) ? deref(e) : e;
+                        pm_op_draws.elem = (t->flags & TF_INDIRECTELEM) ? deref(e) : e;
                     uint64_t hash = kc_hash(h, k2, kc);
-                    h->base.rt->draw_elem = NULL;
+                    pm_op_draws.elem = NULL;
                     if ((h->flags & iteratorFlag) && key_is_nan(t, k2)) {
                         /* NaN keys can't be found again: pick X/Y from the
                          * old tophash so iterators can predict it. */
@@ -484,7 +484,7 @@ static int classic_make(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_map **ou
         return rc;
     /* The hash0 draw comes first: a failing rand leaves nothing behind. */
     uint32_t hash0 = (uint32_t)pm_rand(rt, PM_RAND_HASH0);
-    if (pm_rand_failed(rt))
+    if (pm_rand_failed())
         return PM_ERAND;
     pm_hmap *h = calloc(1, sizeof *h);
     if (!h) {
@@ -666,17 +666,23 @@ static int run_atomic(pm_hmap *h, map_op op, const void *arg, bool midop)
         set_error("out of memory");
         return PM_ENOMEM;
     }
-    rt->rec_mode = REC_RECORD;
-    rt->rec_len = 0;
+    pm_draws *d = &pm_op_draws;
+    d->rec_mode = REC_RECORD;
+    d->rec_len = 0;
     int rc = op(c, arg);
-    rt->rec_mode = REC_OFF;
+    d->rec_mode = REC_OFF;
     pm_map_release(&c->base);
-    if (rt->rand_failed || rc != PM_OK)
-        return rt->rand_failed ? PM_ERAND : rc;
-    rt->rec_mode = REC_REPLAY;
-    rt->rec_pos = 0;
-    rc = op(h, arg);
-    rt->rec_mode = REC_OFF;
+    if (d->failed || rc != PM_OK) {
+        rc = d->failed ? PM_ERAND : rc;
+    } else {
+        d->rec_mode = REC_REPLAY;
+        d->rec_pos = 0;
+        rc = op(h, arg);
+        d->rec_mode = REC_OFF;
+    }
+    free(d->rec);               /* the record is this operation's */
+    d->rec = NULL;
+    d->rec_len = d->rec_cap = 0;
     return rc;
 }
 
@@ -689,7 +695,7 @@ HOT int mapassign_kc(pm_hmap *h, const unsigned char *key, const uint8_t *elem, 
     uint8_t top = tophash(hash);
     int rc;
 
-    if (h->base.rt->rand_failed)
+    if (pm_op_draws.failed)
         return PM_ERAND;    /* hashing a NaN key: before any change */
 
     /* Everything that can fail for lack of memory is checked before the
@@ -806,7 +812,7 @@ HOT int mapdelete_kc(pm_hmap *h, const unsigned char *key, int *deleted, const i
     uint64_t hash = kc_hash(h, key, kc);
     uint64_t bucket = hash & bucketMask(h->B);
     int rc;
-    if (h->base.rt->rand_failed)
+    if (pm_op_draws.failed)
         return PM_ERAND;
     /* Deleting the last entry reseeds hash0.  Draw it now, before anything
      * changes: with one live entry no other draw can come in between. */
@@ -815,7 +821,7 @@ HOT int mapdelete_kc(pm_hmap *h, const unsigned char *key, int *deleted, const i
         unsigned s;
         if (find_kc(h, key, hash, &s, kc)) {
             reseed = (uint32_t)pm_rand(h->base.rt, PM_RAND_HASH0);
-            if (h->base.rt->rand_failed)
+            if (pm_op_draws.failed)
                 return PM_ERAND;
         }
     }
@@ -921,7 +927,7 @@ static int mapclear(pm_hmap *h)
         return PM_OK;
     /* The reseed is the only draw: take it before changing anything. */
     uint32_t hash0 = (uint32_t)pm_rand(h->base.rt, PM_RAND_HASH0);
-    if (h->base.rt->rand_failed)
+    if (pm_op_draws.failed)
         return PM_ERAND;
     /* Go 1.21-1.23 mark every tophash emptyRest to stop live iterators
      * (golang/go#59411).  Only an iterator can see the marks: the old array
@@ -1323,9 +1329,9 @@ static int clone_into(pm_hmap *src, pm_hmap *dst)
                     e = pm_string_data(e, &len);
                     elen = len;
                 }
-                dst->base.rt->draw_elem = slot_elem(t, bmap_elem(t, sb, s));
+                pm_op_draws.elem = slot_elem(t, bmap_elem(t, sb, s));
                 rc = mapassign(dst, k, e, elen);
-                dst->base.rt->draw_elem = NULL;
+                pm_op_draws.elem = NULL;
             }
         }
     }

@@ -193,7 +193,7 @@ int pm_access_many(pm_map *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *f
         uint8_t *out = elems_out + (uint64_t)i * es;
         vec_prefetch(h, keys, i, hdr);
         bool found = map_access(h, vec_key(t, keys, i, hdr), &k, &e);
-        if (h->rt->rand_failed) {   /* a NaN key's hash draw failed */
+        if (pm_op_draws.failed) {   /* a NaN key's hash draw failed */
             rc = map_op_finish(h, PM_OK);
             break;
         }

@@ -148,7 +148,7 @@ int map_debug_check(const pm_map *m)
 
 int map_op_finish(pm_map *m, int rc)
 {
-    if (pm_rand_failed(m->rt))
+    if (pm_rand_failed())
         rc = PM_ERAND;    /* the root cause of whatever else went wrong */
     if (rc == PM_OK && pm_debug_check)
         rc = map_debug_check(m);
@@ -181,7 +181,7 @@ int pm_mapaccess(pm_map *m, const uint8_t *key, size_t keylen, uint8_t *out)
         image_copy_out(t->elem_kind, t->elemsize, e, out);
     else if (es)
         memset(out, 0, es);
-    if (pm_rand_failed(m->rt)) {
+    if (pm_rand_failed()) {
         if (found && t->elem_ref)
             pm_string_release(deref(out));
         found = false;
@@ -325,7 +325,7 @@ int pm_mapclone(pm_map *m, pm_map **out)
         return rc;
     pm_map *c = NULL;
     rc = m->ops->clone(m, &c);
-    if (pm_rand_failed(m->rt)) {
+    if (pm_rand_failed()) {
         pm_map_release(c);
         c = NULL;
         rc = PM_ERAND;
@@ -473,7 +473,7 @@ int pm_iter_new(pm_map *m, int given, uint64_t a, uint64_t b, pm_iter **out)
     int rc = pm_lock_write(m);   /* mapiterinit writes flags and may allocate extra */
     if (rc == PM_OK) {
         rc = pm_iter_init_internal(m, &start, it);
-        if (pm_rand_failed(m->rt)) {
+        if (pm_rand_failed()) {
             if (rc == PM_OK)
                 pm_iter_release_internal(it);
             rc = PM_ERAND;
@@ -500,7 +500,7 @@ int pm_iter_next(pm_iter *it)
     if (rc != PM_OK)
         return rc;
     rc = pm_iter_next_internal(it);
-    if (pm_rand_failed(m->rt))
+    if (pm_rand_failed())
         rc = PM_ERAND;
     pm_unlock_read(m);
     return rc;
@@ -517,7 +517,7 @@ int pm_iter_read(pm_iter *it, int advance, uint8_t *key_out, uint8_t *elem_out)
     if (m && !it->done && (rc = pm_lock_read(m)) == PM_OK) {
         if (advance) {
             rc = pm_iter_next_internal(it);
-            if (pm_rand_failed(m->rt))
+            if (pm_rand_failed())
                 rc = PM_ERAND;
         }
         if (rc == PM_OK && !it->done && it->captured) {

@@ -136,7 +136,7 @@ static int range_keys(runner *r, pm_map *h, const pm_op *o, bool del)
         } else {
             unsigned char *k, *e;
             r->result += map_access(h, kimg, &k, &e);
-            if (h->rt->rand_failed)
+            if (pm_op_draws.failed)
                 return map_op_finish(h, PM_OK);
         }
         r->nops++;
@@ -150,7 +150,7 @@ static int range_over(runner *r, pm_map *src, pm_map *dst)
     pm_iter it = {0};   /* no kbuf: an internal iterator, read under the lock */
     pm_iterstart drawn = {0};
     int rc = pm_iter_init_internal(src, &drawn, &it);
-    if (rc == PM_OK && src->rt->rand_failed)
+    if (rc == PM_OK && pm_op_draws.failed)
         rc = PM_ERAND;
     const pm_maptype *t = src->t;
     bool strelem = t->elem_kind == PM_KIND_STRING;
@@ -170,7 +170,7 @@ static int range_over(runner *r, pm_map *src, pm_map *dst)
         if (rc == PM_OK)
             rc = pm_iter_next_internal(&it);
     }
-    if (pm_rand_failed(src->rt))
+    if (pm_rand_failed())
         rc = PM_ERAND;
     pm_iter_release_internal(&it);
     return rc;

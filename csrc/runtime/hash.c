@@ -172,28 +172,34 @@ static uint64_t splitmix64(uint64_t *state)
 uint64_t pm_rand(pm_runtime *rt, int purpose)
 {
     uint64_t v;
-    if (rt->rec_mode == REC_REPLAY)
-        return rt->rec_pos < rt->rec_len ? rt->rec[rt->rec_pos++] : 0;
+    pm_draws *d = &pm_op_draws;
+    if (d->rec_mode == REC_REPLAY)
+        return d->rec_pos < d->rec_len ? d->rec[d->rec_pos++] : 0;
     if (rt->randfn) {
+        /* The callback may run operations of its own: they get a clean draw
+         * state (with this draw's entry), and this one is restored after. */
+        pm_draws outer = *d;
+        *d = (pm_draws){.elem = outer.elem};
         int err = 0;
         v = rt->randfn(rt->randctx, purpose, &err);
+        *d = outer;
         if (err)
-            rt->rand_failed = 1;
+            d->failed = true;
     } else {
         v = splitmix64(&rt->rng);
     }
-    if (rt->rec_mode == REC_RECORD) {
-        if (rt->rec_len == rt->rec_cap) {
-            size_t ncap = rt->rec_cap ? 2 * rt->rec_cap : 64;
-            uint64_t *n = realloc(rt->rec, ncap * sizeof *n);
+    if (d->rec_mode == REC_RECORD) {
+        if (d->rec_len == d->rec_cap) {
+            size_t ncap = d->rec_cap ? 2 * d->rec_cap : 64;
+            uint64_t *n = realloc(d->rec, ncap * sizeof *n);
             if (!n) {
-                rt->rand_failed = 1;    /* treated as a failed draw: nothing changes */
+                d->failed = true;    /* treated as a failed draw: nothing changes */
                 return v;
             }
-            rt->rec = n;
-            rt->rec_cap = ncap;
+            d->rec = n;
+            d->rec_cap = ncap;
         }
-        rt->rec[rt->rec_len++] = v;
+        d->rec[d->rec_len++] = v;
     }
     return v;
 }

@@ -37,11 +37,13 @@ int pm_debug_build(void) { return 0; }
 
 void pm_set_debug_check(int on) { pm_debug_check = on; }
 
-bool pm_rand_failed(pm_runtime *rt)
+__thread pm_draws pm_op_draws __attribute__((tls_model("initial-exec")));
+
+bool pm_rand_failed(void)
 {
-    if (!rt->rand_failed)
+    if (!pm_op_draws.failed)
         return false;
-    rt->rand_failed = 0;
+    pm_op_draws.failed = false;
     set_error("rand callback failed");
     return true;
 }
@@ -94,7 +96,6 @@ void pm_runtime_release(pm_runtime *rt)
     if (!rt || __atomic_sub_fetch(&rt->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     pm_heap_destroy(rt);
-    free(rt->rec);
     free(rt);
 }
 
@@ -103,7 +104,7 @@ void pm_runtime_release(pm_runtime *rt)
 void pm_runtime_free(pm_runtime *rt) { pm_runtime_release(rt); }
 void pm_runtime_hashkey(const pm_runtime *rt, uint64_t *out4) { memcpy(out4, rt->hashkey, 32); }
 uint64_t pm_runtime_max_alloc(const pm_runtime *rt) { return rt->max_alloc; }
-const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt) { return rt->draw_elem; }
+const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt) { (void)rt; return pm_op_draws.elem; }
 int pm_runtime_map_impl(const pm_runtime *rt) { return rt->ver->map_impl; }
 void pm_runtime_set_max_alloc(pm_runtime *rt, uint64_t m) { rt->max_alloc = m; }
 
@@ -132,5 +133,5 @@ int pm_hash_key(pm_runtime *rt, const pm_maptype *t, const uint8_t *key, size_t 
         return rc;
     *out = pm_typehash(rt, t, kb.p, seed);
     keybuf_free(&kb);
-    return pm_rand_failed(rt) ? PM_ERAND : PM_OK;
+    return pm_rand_failed() ? PM_ERAND : PM_OK;
 }

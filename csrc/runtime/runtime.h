@@ -211,12 +211,31 @@ typedef struct mheap {
     struct pm_pool *pools;              /* every pool of this runtime (pool.c) */
 } mheap;
 
-/* How pm_rand treats draws while an operation runs twice (classic/clone.c). */
+/* How pm_rand treats draws while an operation runs twice (classic/map.c run_atomic). */
 enum {
     REC_OFF,        /* draws come from the source */
     REC_RECORD,     /* draws come from the source and are recorded */
     REC_REPLAY,     /* draws are the recorded ones, in order */
 };
+
+/* The draw state of the operation running on this thread.  It belongs to
+ * the operation, not to the runtime: two threads sharing a Runtime each
+ * see only their own failed draw and record, and pm_rand saves it around
+ * the user's callback, so an operation the callback runs (on any map, of
+ * any runtime) starts from a clean state and leaves the outer one as it
+ * was.  Only `elem` is visible inside the callback: it names the entry the
+ * draw is for. */
+typedef struct pm_draws {
+    bool failed;            /* a draw of this operation failed (the callback reported an error) */
+    int rec_mode;           /* REC_*: recording or replaying draws */
+    const uint8_t *elem;    /* elem of the entry a grow is rehashing (for replaying NaN draws) */
+    uint64_t *rec;          /* draws recorded by the trial run on a clone (owned by run_atomic) */
+    size_t rec_len, rec_cap, rec_pos;
+} pm_draws;
+/* initial-exec: a fixed offset from the thread pointer, so the checks on
+ * the hot paths cost one load (the struct is small enough for the static
+ * TLS surplus a dlopen'ed module may use). */
+extern __thread pm_draws pm_op_draws __attribute__((tls_model("initial-exec")));
 
 struct pm_runtime {
     uint32_t refcnt;                    /* the Python Runtime + every map and pool */
@@ -228,11 +247,6 @@ struct pm_runtime {
     uint64_t rng;           /* SplitMix64 state when no callback */
     pm_randfn randfn;
     void *randctx;
-    int rand_failed;        /* set when the callback reported an error */
-    const uint8_t *draw_elem; /* elem of the entry a grow is rehashing (for replaying NaN draws) */
-    int rec_mode;           /* REC_*: recording or replaying draws */
-    uint64_t *rec;          /* draws recorded by the trial run on a clone */
-    size_t rec_len, rec_cap, rec_pos;
     uint64_t max_alloc;
 };
 
@@ -260,8 +274,8 @@ void pm_maptype_retain(pm_maptype *t);
 /* ---- errors (runtime.c) ---- */
 void set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int pm_debug_check;              /* run the checkers after every mutation */
-/* A draw of the running operation failed: clears the flag and says so. */
-bool pm_rand_failed(pm_runtime *rt);
+/* A draw of this thread's running operation failed: clears the flag and says so. */
+bool pm_rand_failed(void);
 
 /* ---- alloc.c: the one allocation seam ---- */
 uint64_t go_roundupsize(const goversion *v, uint64_t size, bool noscan);

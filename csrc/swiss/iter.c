@@ -37,7 +37,7 @@ int swiss_iter_init(pm_map *pm, const pm_iterstart *start, pm_iter *it)
     } else {
         s->entryOffset = pm_rand(pm->rt, PM_RAND_ITER);
         s->dirOffset = pm_rand(pm->rt, PM_RAND_ITER);
-        if (pm->rt->rand_failed)
+        if (pm_op_draws.failed)
             return PM_ERAND;
     }
     s->dirIdx = 0;
@@ -107,7 +107,7 @@ static int next_small(pm_iter *it)
         unsigned char *key = slot_key(t, sw_key(t, g, k));
         if (m->dirLen > 0) {
             if (!grown_entry(it, key, g, k)) {
-                if (it->m->rt->rand_failed)
+                if (pm_op_draws.failed)
                     return PM_ERAND;
                 continue;
             }
@@ -175,7 +175,7 @@ int swiss_iter_next(pm_iter *it)
                 ok = grown_entry(it, key, s->group, slot);
             else
                 set_entry(it, key, slot_elem(t, sw_elem(t, s->group, slot)));
-            if (it->m->rt->rand_failed)
+            if (pm_op_draws.failed)
                 return PM_ERAND;
             if (ok) {
                 s->entryIdx++;
@@ -208,7 +208,7 @@ int swiss_iter_next(pm_iter *it)
             unsigned char *key = slot_key(t, sw_key(t, s->group, slot));
             if (grown) {
                 if (!grown_entry(it, key, s->group, slot)) {
-                    if (it->m->rt->rand_failed)
+                    if (pm_op_draws.failed)
                         return PM_ERAND;
                     match = sw_remove_first(match);
                     if (!match) {
@@ -218,7 +218,7 @@ int swiss_iter_next(pm_iter *it)
                     s->entryIdx += sw_first(match) - slot;
                     continue;
                 }
-                if (it->m->rt->rand_failed)
+                if (pm_op_draws.failed)
                     return PM_ERAND;
             } else {
                 set_entry(it, key, slot_elem(t, sw_elem(t, s->group, slot)));

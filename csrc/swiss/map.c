@@ -169,7 +169,7 @@ static int swiss_make(pm_runtime *rt, pm_maptype *t, int64_t hint, pm_map **out)
     if (rc != PM_OK)
         return rc;
     uint64_t seed = pm_rand(rt, PM_RAND_SEED);
-    if (pm_rand_failed(rt))
+    if (pm_rand_failed())
         return PM_ERAND;
     sw_map *m = calloc(1, sizeof *m);
     if (!m) {
@@ -308,7 +308,7 @@ static int swiss_assign(pm_map *pm, const unsigned char *key, const uint8_t *ele
     sw_map *m = SMAP(pm);
     const pm_maptype *t = pm->t;
     uint64_t hash = sw_hash(m, key);
-    if (pm->rt->rand_failed)
+    if (pm_op_draws.failed)
         return PM_ERAND;    /* hashing a NaN key: before any change */
     int rc;
     /* What a new entry allocates is checked before the first change. */
@@ -391,7 +391,7 @@ static int swiss_remove(pm_map *pm, const unsigned char *key, int *deleted)
     if (m->used == 0)
         return PM_OK;
     uint64_t hash = sw_hash(m, key);
-    if (pm->rt->rand_failed)
+    if (pm_op_draws.failed)
         return PM_ERAND;
     /* Deleting the last entry reseeds: draw it first, so that a failing
      * rand changes nothing (no other draw comes in between). */
@@ -401,7 +401,7 @@ static int swiss_remove(pm_map *pm, const unsigned char *key, int *deleted)
         if (!find_slot(m, hash, key, &s))
             return PM_OK;
         reseed = pm_rand(pm->rt, PM_RAND_SEED);
-        if (pm->rt->rand_failed)
+        if (pm_op_draws.failed)
             return PM_ERAND;
     }
     if (m->small) {
@@ -451,7 +451,7 @@ static int swiss_clear(pm_map *pm)
     if (m->used == 0 && !m->tombstonePossible)
         return PM_OK;
     uint64_t seed = pm_rand(pm->rt, PM_RAND_SEED);   /* the only draw: first */
-    if (pm->rt->rand_failed)
+    if (pm_op_draws.failed)
         return PM_ERAND;
     if (m->small) {
         sw_group_memclr(pm->t, m->small->data);
@@ -582,9 +582,9 @@ static int clone_rebuild(sw_map *m, sw_map **out)
             e = pm_string_data(it.elem, &len);
             elen = len;
         }
-        m->base.rt->draw_elem = it.elem;   /* a NaN key's draw: whose entry (pm_runtime_draw_elem) */
+        pm_op_draws.elem = it.elem;   /* a NaN key's draw: whose entry (pm_runtime_draw_elem) */
         rc = swiss_assign(c, it.key, e, elen);
-        m->base.rt->draw_elem = NULL;
+        pm_op_draws.elem = NULL;
         if (rc == PM_OK)
             rc = pm_iter_next_internal(&it);
     }

@@ -161,12 +161,12 @@ int sw_rehash_hashes(sw_map *m, gobj *groups, uint64_t **out, size_t *n)
         for (sw_bitset b = sw_match_full(sw_ctrl(g)); b; b = sw_remove_first(b)) {
             unsigned i = sw_first(b);
             /* a NaN key's draw: the rand callback may ask whose (pm_runtime_draw_elem) */
-            m->base.rt->draw_elem = slot_elem(mt, sw_elem(mt, g, i));
+            pm_op_draws.elem = slot_elem(mt, sw_elem(mt, g, i));
             h[k++] = sw_hash(m, slot_key(mt, sw_key(mt, g, i)));
         }
     }
-    m->base.rt->draw_elem = NULL;
-    if (m->base.rt->rand_failed) {
+    pm_op_draws.elem = NULL;
+    if (pm_op_draws.failed) {
         free(h);
         return PM_ERAND;
     }
