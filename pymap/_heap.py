@@ -9,10 +9,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from ._errors import MapDroppedError  # noqa: F401  (re-exported)
+from ._frozen import Frozen, init_once, set_attr, value_class
 from ._native import ffi, lib
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -24,7 +24,7 @@ MAX_ADVANCE_S = 1e7   # per advance() call; pm_advance clamps to the same
 
 
 
-@dataclass(frozen=True)
+@value_class
 class MemStats:
     """runtime.MemStats fields the model keeps (bytes, counts, nanoseconds)."""
 
@@ -48,7 +48,7 @@ class MemStats:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
+@value_class
 class PacerState:
     """The model's pacer and clock (mgcpacer.go names), for explanations and tests."""
 
@@ -65,7 +65,7 @@ class PacerState:
     gomaxprocs: int
 
 
-@dataclass(frozen=True)
+@value_class
 class Baseline:
     """The modelled process before the program's first map: its live heap,
     scannable globals and goroutine stacks (measured per Go version)."""
@@ -183,7 +183,7 @@ class GCTrace:
         return list(self._lines)
 
 
-@dataclass(frozen=True)
+@value_class
 class PoolStats:
     """sync.Pool counters: Get calls, Put calls, New calls (misses), Gets
     served from the victim cache, maps dropped by GC cleanup; maps held now."""
@@ -197,22 +197,27 @@ class PoolStats:
     held_victim: int
 
 
-class Pool:
+class Pool(Frozen):
     """sync.Pool of maps in one Runtime: ``get()`` and ``put(m)`` as Go's,
     with per-P private slots and shared lists (``pid`` picks the P, 0 by
     default, as for a single goroutine) and the victim cache."""
 
     __slots__ = ("_rt", "_ptr", "_new", "__weakref__")
+    _copy_hint = "a second pool is rt.new_pool()"
 
     def __init__(self, rt: "Runtime", new: Optional[Callable[[], "GoMap"]] = None) -> None:
+        init_once(self, "_rt")
         if new is not None and not callable(new):
             raise TypeError("new must be callable: new() -> GoMap")
+        from ._runtime import Runtime
+        if not isinstance(rt, Runtime):
+            raise TypeError(f"rt must be a pymap.Runtime, not {type(rt).__name__}")
         ptr = lib.pm_pool_new(rt._ptr)
         if ptr == ffi.NULL:
-            raise MemoryError(ffi.string(lib.pm_last_error()).decode())
-        self._rt = rt
-        self._ptr = ffi.gc(ptr, lib.pm_pool_free)
-        self._new = new
+            raise MemoryError(ffi.string(lib.pm_last_error()).decode() or "out of memory making a Pool")
+        set_attr(self, "_rt", rt)
+        set_attr(self, "_ptr", ffi.gc(ptr, lib.pm_pool_free))
+        set_attr(self, "_new", new)
 
     def _pid(self, pid: int) -> int:
         if isinstance(pid, bool) or not isinstance(pid, int):

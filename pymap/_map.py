@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import operator
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -18,6 +17,7 @@ from ._errors import raise_for as _raise
 from ._native import ffi, lib
 from ._runtime import (_ASSIGN_PATHS, _IMPL_NAMES, _INT64_MAX, _INT64_MIN, Runtime,  # noqa: F401
                        default_runtime)
+from ._frozen import Frozen, init_once, set_attr, value_class
 from ._types import Decoder, Kind, parse_kind
 
 _TYPES: dict[tuple[str, str], "MapType"] = {}   # interned by canonical spelling
@@ -32,6 +32,13 @@ class MapType:
     object, so a map coming back from the C core (a Pool, a scenario) finds
     its type (``MapType._of``).  Every layout fact is computed by the C core.
     """
+
+    __slots__ = ("key", "elem", "_k", "_e", "_ptr", "key_size", "elem_size", "key_slot_size",
+                 "elem_slot_size", "bucket_size", "key_align", "elem_align", "bucket_keys_offset",
+                 "bucket_elems_offset", "bucket_overflow_offset", "slot_size", "elem_offset",
+                 "group_size", "assign_path", "indirect_key", "indirect_elem", "reflexive_key",
+                 "need_key_update", "has_pointers", "_zero", "_is_str_elem", "_is_ptr_elem",
+                 "_elem_ref", "_elem_img", "_i64", "__weakref__")
 
     def __new__(cls, key: str, elem: str) -> "MapType":
         if not isinstance(key, str) or not isinstance(elem, str):
@@ -131,7 +138,7 @@ def _zero_value(k: Kind) -> Any:
     return None
 
 
-@dataclass(frozen=True)
+@value_class
 class Bucket:
     """One bucket of a chain: the decoded contents of every slot, whatever its tophash."""
 
@@ -142,7 +149,7 @@ class Bucket:
     index: Optional[int]  # position in its array; None for heap buckets
 
 
-@dataclass(frozen=True)
+@value_class
 class Group:
     """One Swiss group: the control word and the decoded contents of all 8
     slots, stale bytes as Go leaves them (cleared pointerful slots decode as
@@ -153,7 +160,7 @@ class Group:
     elems: tuple
 
 
-@dataclass(frozen=True)
+@value_class
 class Table:
     """One table of a Swiss map (table.go)."""
 
@@ -166,7 +173,7 @@ class Table:
     groups: list
 
 
-@dataclass(frozen=True)
+@value_class
 class SwissMapMemory:
     """Bytes charged to a Swiss map, each object at the size class its Go version charges."""
 
@@ -181,7 +188,7 @@ class SwissMapMemory:
     allocated: int      # bytes charged since make (its TotalAlloc share)
 
 
-@dataclass(frozen=True)
+@value_class
 class MapMemory:
     """Bytes charged to a classic map, each object at the slot size its Go version charges."""
 
@@ -197,7 +204,7 @@ class MapMemory:
     allocated: int
 
 
-@dataclass(frozen=True)
+@value_class
 class FreeListStats:
     """The model's own bucket free list (never part of Go's accounting)."""
 
@@ -224,7 +231,7 @@ def freelist_trim() -> None:
 _ORIGINS = {lib.PM_ORIGIN_ARRAY: "array", lib.PM_ORIGIN_PREALLOC: "prealloc", lib.PM_ORIGIN_HEAP: "heap"}
 
 
-class GoMap:
+class GoMap(Frozen):
     """A Go map held by the C model: a SwissMap on Go 1.24+ (the default
     builds), a ClassicMap (hmap/bmap) on 1.19-1.23 and the "-noswiss" rows.
 
@@ -240,6 +247,14 @@ class GoMap:
     __slots__ = ("_t", "_rt", "_ptr", "_kenc", "_venc", "_vdec", "_outlen", "__weakref__")
 
     _impl = ""
+    _copy_hint = "use m.clone() (Go's maps.Clone) for a second map"
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        # The handle's class is its state (drop() swaps it, the int64 fast
+        # paths are subclasses): a class from outside pymap cannot join in.
+        if cls.__module__ != __name__:
+            raise TypeError("pymap.GoMap cannot be subclassed; wrap a GoMap in your own class instead")
+        super().__init_subclass__(**kw)
 
     def __new__(cls, t: MapType, hint: int = 0, runtime: Optional[Runtime] = None) -> "GoMap":
         rt = runtime if runtime is not None else default_runtime()
@@ -257,6 +272,7 @@ class GoMap:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __init__(self, t: MapType, hint: int = 0, runtime: Optional[Runtime] = None) -> None:
+        init_once(self, "_ptr")
         if not isinstance(t, MapType):
             raise TypeError(f"t must be a pymap.MapType, not {type(t).__name__}")
         if isinstance(hint, bool) or not hasattr(type(hint), "__index__"):
@@ -289,8 +305,8 @@ class GoMap:
         # Then the reference goes, when the last in-flight call using it
         # returns (CPython refcounting): another thread mid-call is never
         # cut off.
-        self.__class__ = _DroppedMap
-        object.__setattr__(self, "_ptr", None)
+        set_attr(self, "__class__", _DroppedMap)
+        set_attr(self, "_ptr", None)
 
     @property
     def dropped(self) -> bool:
@@ -298,13 +314,13 @@ class GoMap:
         return False
 
     def _setup(self, ptr: Any, t: MapType, rt: Runtime) -> None:
-        self._t = t
-        self._rt = rt
-        self._ptr = ffi.gc(ptr, lib.pm_map_release)
-        self._kenc = t._k.encode
-        self._venc = t._e.encode
-        self._vdec = t._e.decode
-        self._outlen = max(t._elem_img, 1)
+        set_attr(self, "_t", t)
+        set_attr(self, "_rt", rt)
+        set_attr(self, "_ptr", ffi.gc(ptr, lib.pm_map_release))
+        set_attr(self, "_kenc", t._k.encode)
+        set_attr(self, "_venc", t._e.encode)
+        set_attr(self, "_vdec", t._e.decode)
+        set_attr(self, "_outlen", max(t._elem_img, 1))
 
     # -- Go operations ---------------------------------------------------
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -836,7 +852,7 @@ _END = object()        # the iteration is over
 _NOT_READ = object()   # the first entry was handed out: advance on the next call
 
 
-class MapIterator:
+class MapIterator(Frozen):
     """A one-shot Go range loop over a GoMap (mapiterinit / Iter.Init, then
     one mapiternext / Iter.Next per step).
 
@@ -847,9 +863,13 @@ class MapIterator:
     """
 
     __slots__ = ("_m", "_it", "_mode", "_first", "_klen", "_elen", "_start")
+    _copy_hint = "a Go range loop cannot be copied; start another with m.items()/keys()/values()"
 
     def __init__(self, m: GoMap, mode: str = "items", a: Optional[int] = None,
                  b: Optional[int] = None) -> None:
+        init_once(self, "_m")
+        if not isinstance(m, GoMap):
+            raise TypeError(f"m must be a pymap.GoMap, not {type(m).__name__}")
         names = ("start_bucket", "offset") if m._impl == "classic" else ("entry_offset", "dir_offset")
         if (a is None) != (b is None):
             raise ValueError(f"give both {names[0]} and {names[1]}, or neither")
@@ -872,20 +892,20 @@ class MapIterator:
         rc = lib.pm_iter_new(m._ptr, given, av, bv, out)
         if rc:
             _raise(rc, m._rt, "iter")
-        self._m = m
-        self._it = ffi.gc(out[0], lib.pm_iter_free)
-        self._mode = mode
+        set_attr(self, "_m", m)
+        set_attr(self, "_it", ffi.gc(out[0], lib.pm_iter_free))
+        set_attr(self, "_mode", mode)
         t = m._t
-        self._klen = max(t._k.size if t._k.code != lib.PM_KIND_STRING else 16, 1)
-        self._elen = max(t._elem_img, 1)
+        set_attr(self, "_klen", max(t._k.size if t._k.code != lib.PM_KIND_STRING else 16, 1))
+        set_attr(self, "_elen", max(t._elem_img, 1))
         ap = ffi.new("uint64_t *")
         bp = ffi.new("uint64_t *")
         lib.pm_iter_start(self._it, ap, bp)
         # An init on an empty map returns before choosing a start.
-        self._start: Optional[tuple[int, int]] = (ap[0], bp[0]) if nonempty else None
+        set_attr(self, "_start", (ap[0], bp[0]) if nonempty else None)
         # A range loop reads its first entry at init: copy it now, so a write
         # to the map before the first __next__ cannot free what it reads.
-        self._first: Any = self._read(0)
+        set_attr(self, "_first", self._read(0))
 
     def _start_part(self, impl: str, i: int) -> Optional[int]:
         if self._m._impl != impl:
@@ -930,10 +950,10 @@ class MapIterator:
     def __next__(self) -> Any:
         v = self._first
         if v is not _NOT_READ:
-            self._first = _NOT_READ
+            set_attr(self, "_first", _NOT_READ)
         else:
             v = self._read(1)
         if v is _END:
-            self._first = _END
+            set_attr(self, "_first", _END)
             raise StopIteration
         return v

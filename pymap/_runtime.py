@@ -9,11 +9,11 @@ from __future__ import annotations
 import operator
 import os
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import _heap
 from ._errors import InvariantError
+from ._frozen import Frozen, init_once, set_attr, value_class
 from ._heap import Baseline, MemStats, PacerState
 from ._native import ffi, lib
 
@@ -52,7 +52,7 @@ def version_impl(go: str) -> str:
     return _IMPL_NAMES[lib.pm_version_map_impl(_version_index(go))]
 
 
-@dataclass(frozen=True)
+@value_class
 class VersionFacts:
     """One row of the C core's version table (csrc/runtime/version.c): what
     differs between Go versions, as the model applies it."""
@@ -88,7 +88,7 @@ def version_facts(go: str) -> VersionFacts:
         tuple(p for i, p in enumerate(_ASSIGN_PATHS) if v.swiss_prune_paths >> i & 1))
 
 
-class Runtime:
+class Runtime(Frozen):
     """A modelled Go process: version, hashkey, random source, allocation
     limit, and the Go heap around its maps.
 
@@ -107,6 +107,10 @@ class Runtime:
     ``pymap.Baseline``).
     """
 
+    __slots__ = ("_rand", "_rand_errors", "_handle", "_ptr", "go", "seed", "baseline",
+                 "_gomaxprocs", "_trace", "_trace_lock", "__weakref__")
+    _copy_hint = "make another Runtime with the same arguments"
+
     def __init__(
         self,
         go: str = DEFAULT_GO,
@@ -121,6 +125,7 @@ class Runtime:
         gctrace: bool = False,
         baseline: Optional[Baseline] = None,
     ) -> None:
+        init_once(self, "_ptr")
         vi = _version_index(go)
         gogc_c = _heap.check_gogc(gogc)
         limit_c = _heap.check_memory_limit(memory_limit)
@@ -159,30 +164,29 @@ class Runtime:
             for i in range(4):
                 w = int.from_bytes(os.urandom(8), "little")
                 hk[i] = w | 1 if lib.pm_version_hashkey_odd(vi) else w
-        if max_alloc is None:
-            max_alloc = _default_max_alloc()
-        self._rand = rand
+        max_alloc = _default_max_alloc() if max_alloc is None else _check_max_alloc(max_alloc)
+        set_attr(self, "_rand", rand)
         # The callback's exception waits here for the C call to return: per
         # thread, as the C core's draw state is per operation (a thread's
         # failed draw is never reported to another thread's operation).
-        self._rand_errors = threading.local()
-        self._handle = ffi.new_handle(self)
+        set_attr(self, "_rand_errors", threading.local())
+        set_attr(self, "_handle", ffi.new_handle(self))
         ptr = lib.pm_runtime_new(
             vi, hk, seed, lib.pm_py_rand if rand is not None else ffi.NULL,
             self._handle if rand is not None else ffi.NULL, max_alloc,
         )
         if ptr == ffi.NULL:
             raise MemoryError(ffi.string(lib.pm_last_error()).decode())
-        self._ptr = ffi.gc(ptr, lib.pm_runtime_free)
+        set_attr(self, "_ptr", ffi.gc(ptr, lib.pm_runtime_free))
         rc = lib.pm_heap_configure(self._ptr, base_c, gogc_c, limit_c, gomaxprocs, bool(gctrace))
         if rc != lib.PM_OK:
             raise ValueError(ffi.string(lib.pm_last_error()).decode())
-        self.go = go
-        self.seed = seed if rand is None else None
-        self.baseline = baseline
-        self._gomaxprocs = gomaxprocs
-        self._trace = _heap.GCTrace()
-        self._trace_lock = threading.Lock()
+        set_attr(self, "go", go)
+        set_attr(self, "seed", seed if rand is None else None)
+        set_attr(self, "baseline", baseline)
+        set_attr(self, "_gomaxprocs", gomaxprocs)
+        set_attr(self, "_trace", _heap.GCTrace())
+        set_attr(self, "_trace_lock", threading.Lock())
 
     # -- the Go heap -------------------------------------------------------
 
@@ -264,10 +268,7 @@ class Runtime:
 
     @max_alloc.setter
     def max_alloc(self, value: int) -> None:
-        value = operator.index(value)
-        if value < 0:
-            raise ValueError("max_alloc must be >= 0")
-        lib.pm_runtime_set_max_alloc(self._ptr, value)
+        lib.pm_runtime_set_max_alloc(self._ptr, _check_max_alloc(value))
 
     @property
     def map_impl(self) -> str:
@@ -281,6 +282,15 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"pymap.Runtime(go={self.go!r})"
+
+
+def _check_max_alloc(value: Any) -> int:
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"max_alloc must be an int (bytes), not {type(value).__name__}")
+    value = operator.index(value)
+    if not 0 <= value < 1 << 64:
+        raise ValueError(f"max_alloc must be in [0, 2**64) bytes, not {value}")
+    return value
 
 
 def _default_max_alloc() -> int:

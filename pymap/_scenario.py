@@ -35,11 +35,11 @@ fresh for each run.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from . import _heap
-from ._heap import MemStats
+from ._frozen import Frozen, init_once, set_attr, value_class
+from ._heap import MapDroppedError, MemStats
 from ._native import ffi, lib
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ _RUNTIME_OPS = ("gc", "free_os_memory", "advance", "set_gogc", "set_memory_limit
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
-@dataclass(frozen=True)
+@value_class
 class Step:
     """The state after one top-level op of a scenario."""
 
@@ -114,7 +114,7 @@ class Step:
     global_depth: int = 0     #: Swiss
 
 
-@dataclass(frozen=True)
+@value_class
 class ScenarioResult:
     steps: list[Step]
     maps: dict[int, Any]   #: slot -> GoMap for the slots holding a map at the end
@@ -131,7 +131,7 @@ def _int_field(op: str, name: str, v: Any, lo: int = _INT64[0]) -> int:
     return v
 
 
-class Scenario:
+class Scenario(Frozen):
     """A compiled scenario program; ``run()`` executes it in C.
 
     >>> sc = Scenario([{"op": "make", "key": "int64", "elem": "int64"},
@@ -141,26 +141,34 @@ class Scenario:
     [0, 1000, 0]
     """
 
+    __slots__ = ("runtime", "ops", "_types", "_records", "_nslots", "_npools", "_nsteps", "_cops")
+    _copy_hint = "compile the same ops again: Scenario(sc.ops, runtime=sc.runtime)"
+
     def __init__(self, ops: Sequence[Mapping[str, Any]], runtime: Any = None,
                  maps: Optional[int] = None) -> None:
         from ._runtime import Runtime, default_runtime
 
+        init_once(self, "runtime")
         rt = runtime if runtime is not None else default_runtime()
         if not isinstance(rt, Runtime):
             raise TypeError("runtime must be a pymap.Runtime")
-        self.runtime = rt
-        self._types: list[MapType] = []
-        self._records: list[tuple[int, int, int, int, int]] = []
-        self._nslots = 0
-        self._npools = 0
-        self.ops = ops
-        self._nsteps = self._compile(ops, "ops", top=True)
+        set_attr(self, "runtime", rt)
+        set_attr(self, "_types", [])
+        set_attr(self, "_records", [])
+        set_attr(self, "_nslots", 0)
+        set_attr(self, "_npools", 0)
+        set_attr(self, "ops", ops)
+        set_attr(self, "_nsteps", self._compile(ops, "ops", top=True))
         if maps is not None:
+            if isinstance(maps, bool) or not isinstance(maps, int):
+                raise TypeError(f"maps (the number of map slots) must be an int, not {type(maps).__name__}")
+            if maps > 1 << 20:
+                raise ValueError(f"maps={maps}: at most 2**20 map slots")
             if maps < self._nslots:
                 raise ValueError(f"maps={maps}, but the program uses slot {self._nslots - 1}")
-            self._nslots = maps
-        self._nslots = max(self._nslots, 1)
-        self._cops = ffi.new("pm_op[]", max(len(self._records), 1))
+            set_attr(self, "_nslots", maps)
+        set_attr(self, "_nslots", max(self._nslots, 1))
+        set_attr(self, "_cops", ffi.new("pm_op[]", max(len(self._records), 1)))
         for i, r in enumerate(self._records):
             c = self._cops[i]
             c.op, c.map, c.a, c.b, c.c = r
@@ -238,7 +246,7 @@ class Scenario:
             slot = _int_field(w, "map", d.get("map", 0), lo=0)
             if slot >= 1 << 16:
                 raise ValueError(f"{w}: map slot {slot} is too large (at most 65535)")
-            self._nslots = max(self._nslots, slot + 1)
+            set_attr(self, "_nslots", max(self._nslots, slot + 1))
             a = b = c = 0
             if name == "make":
                 a = self._type_index(w, d)
@@ -253,7 +261,7 @@ class Scenario:
                 a = _int_field(w, "pool", d.get("pool", 0), lo=0)
                 if a >= 1 << 10:
                     raise ValueError(f"{w}: pool index {a} is too large (at most 1023)")
-                self._npools = max(self._npools, a + 1)
+                set_attr(self, "_npools", max(self._npools, a + 1))
                 if name == "pool_get":
                     has_type = any(d.get(f) is not None for f in ("key", "elem", "type"))
                     b = self._type_index(w, d) if has_type else -1
@@ -262,7 +270,7 @@ class Scenario:
                 a = _int_field(w, "src", d["src"], lo=0)
                 if a == slot:
                     raise ValueError(f"{w}: src must differ from map")
-                self._nslots = max(self._nslots, a + 1)
+                set_attr(self, "_nslots", max(self._nslots, a + 1))
             self._records.append((code, slot, a, b, c))
         return len(ops)
 
@@ -273,17 +281,21 @@ class Scenario:
         from ._map import GoMap, MapType, _raise
 
         rt = self.runtime
-        slots = ffi.new("pm_map *[]", self._nslots)
+        if maps is not None and not isinstance(maps, Mapping):
+            raise TypeError(f"maps must be a mapping of slot -> GoMap, not {type(maps).__name__}")
+        given: list[tuple[int, Any]] = []
         for k, m in (maps or {}).items():
             if not isinstance(m, GoMap):
-                raise TypeError(f"maps[{k}] must be a pymap.GoMap")
-            if not isinstance(k, int) or not 0 <= k < self._nslots:
+                raise TypeError(f"maps[{k!r}] must be a pymap.GoMap, not {type(m).__name__}")
+            if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < self._nslots:
                 raise ValueError(f"maps: slot {k!r} outside 0..{self._nslots - 1}")
+            if m.dropped:
+                raise MapDroppedError(f"maps[{k}] was dropped (m = nil): it cannot be put in a slot")
             if m._rt is not rt:
                 raise ValueError(f"maps[{k}] belongs to another Runtime")
-        for k, m in (maps or {}).items():
-            lib.pm_map_retain(m._ptr)
-            slots[k] = m._ptr
+            given.append((k, m._ptr))
+        # Everything that can fail comes before the slots take their references.
+        slots = ffi.new("pm_map *[]", self._nslots)
         types = ffi.new("pm_maptype *[]", [t._ptr for t in self._types] or [ffi.NULL])
         snaps = ffi.new("pm_snapshot[]", max(self._nsteps, 1))
         nsnaps = ffi.new("int64_t *")
@@ -291,6 +303,9 @@ class Scenario:
         pools = [rt.new_pool() for _ in range(self._npools)]
         cpools = ffi.new("pm_pool *[]", [p._ptr for p in pools] or [ffi.NULL])
         trace_start = lib.pm_gctrace_read(rt._ptr, 0, ffi.NULL, 0)
+        for k, ptr in given:
+            lib.pm_map_retain(ptr)
+            slots[k] = ptr
         rc = lib.pm_run(rt._ptr, types, len(self._types), slots, self._nslots, cpools, self._npools,
                         self._cops, len(self._records), snaps, nsnaps, failed)
         final: dict[int, Any] = {}
