@@ -109,7 +109,7 @@ def _string_vec(obj: Any, what: str) -> Vec:
         raise TypeError(f"{what} must be a sequence of strings, not one str")
     enc = []
     for i, v in enumerate(items):
-        if type(v) is str:
+        if isinstance(v, str):   # str, numpy.str_ (the items of a U array)
             enc.append(v.encode("utf-8", "surrogateescape"))
         elif isinstance(v, (bytes, bytearray, memoryview)):
             enc.append(bytes(v))
@@ -159,6 +159,10 @@ def to_vec(k: Kind, obj: Any, what: str) -> Vec:
     n = len(arr)
     if n == 0 or k.size == 0:
         return Vec(n, _buf(_ONE), k.size, keep=(arr,))
+    if k.code == lib.PM_KIND_BOOL and (arr.view(np.uint8) > 1).any():
+        # A NumPy bool byte other than 0/1 (a view of other bytes) is True, as
+        # NumPy reads it; Go's bool is the byte 1.  Normalised on a copy.
+        arr = arr.view(np.uint8) != 0
     return Vec(n, _buf(arr), k.size, keep=(arr,))
 
 

@@ -44,7 +44,7 @@ def raise_for(rc: int, rt: Any, what: str = "") -> None:
             raise RuntimeError(msg)
         raise err
     if rc in (lib.PM_ENOMEM, lib.PM_EMAXALLOC):
-        raise MemoryError(msg)
+        raise MemoryError(msg or "out of memory: the process could not allocate what the model needed")
     if rc in (lib.PM_EBUSY, lib.PM_EBUSY_WRITES):
         if what == "iter":
             raise ConcurrentMapIterationWrite("concurrent map iteration and map write")

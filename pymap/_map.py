@@ -18,7 +18,7 @@ from ._native import ffi, lib
 from ._runtime import (_ASSIGN_PATHS, _IMPL_NAMES, _INT64_MAX, _INT64_MIN, Runtime,  # noqa: F401
                        default_runtime)
 from ._frozen import Frozen, init_once, set_attr, value_class
-from ._types import Decoder, Kind, parse_kind
+from ._types import Decoder, Kind, parse_kind, split_map_type
 
 _TYPES: dict[tuple[str, str], "MapType"] = {}   # interned by canonical spelling
 _TYPES_BY_PTR: dict[int, "MapType"] = {}       # the C map type's address -> its MapType
@@ -27,6 +27,11 @@ _TYPES_LOCK = threading.Lock()
 
 class MapType:
     """map[K]V as the Go compiler lays it out on 64-bit platforms.
+
+    ``MapType("string", "int64")`` or, as Go spells it,
+    ``MapType("map[string]int64")``.  Array lengths are Go integer literals
+    (``[0x10]byte``, ``[1_024]byte``, ``[010]byte`` is [8]byte) and
+    ``[N]uint8`` is ``[N]byte``.
 
     Immutable and interned: ``MapType("int64", "int64")`` is always the same
     object, so a map coming back from the C core (a Pool, a scenario) finds
@@ -40,9 +45,11 @@ class MapType:
                  "need_key_update", "has_pointers", "_zero", "_is_str_elem", "_is_ptr_elem",
                  "_elem_ref", "_elem_img", "_i64", "__weakref__")
 
-    def __new__(cls, key: str, elem: str) -> "MapType":
+    def __new__(cls, key: str, elem: Optional[str] = None) -> "MapType":
+        if elem is None and isinstance(key, str):
+            key, elem = split_map_type(key)      # MapType("map[string]int64")
         if not isinstance(key, str) or not isinstance(elem, str):
-            raise TypeError("MapType(key, elem) takes two Go type spellings (str)")
+            raise TypeError("MapType(key, elem) takes two Go type spellings (str), or one map[K]V")
         k, e = parse_kind(key), parse_kind(elem)
         with _TYPES_LOCK:
             t = _TYPES.get((k.spelling, e.spelling))

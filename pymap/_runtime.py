@@ -176,7 +176,7 @@ class Runtime(Frozen):
             self._handle if rand is not None else ffi.NULL, max_alloc,
         )
         if ptr == ffi.NULL:
-            raise MemoryError(ffi.string(lib.pm_last_error()).decode())
+            raise MemoryError(ffi.string(lib.pm_last_error()).decode() or "out of memory making a Runtime")
         set_attr(self, "_ptr", ffi.gc(ptr, lib.pm_runtime_free))
         rc = lib.pm_heap_configure(self._ptr, base_c, gogc_c, limit_c, gomaxprocs, bool(gctrace))
         if rc != lib.PM_OK:

@@ -121,6 +121,16 @@ class ScenarioResult:
     pools: list[Any]       #: the run's pymap.Pool objects (they hold their maps while kept)
 
 
+MAX_SLOTS = 1 << 16    # map slots of one scenario
+
+
+def _slot_field(op: str, name: str, v: Any) -> int:
+    slot = _int_field(op, name, v, lo=0)
+    if slot >= MAX_SLOTS:
+        raise ValueError(f"{op}: map slot {slot} is too large (at most {MAX_SLOTS - 1})")
+    return slot
+
+
 def _int_field(op: str, name: str, v: Any, lo: int = _INT64[0]) -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise TypeError(f"{op}: {name} must be an int, not {type(v).__name__}")
@@ -162,8 +172,8 @@ class Scenario(Frozen):
         if maps is not None:
             if isinstance(maps, bool) or not isinstance(maps, int):
                 raise TypeError(f"maps (the number of map slots) must be an int, not {type(maps).__name__}")
-            if maps > 1 << 20:
-                raise ValueError(f"maps={maps}: at most 2**20 map slots")
+            if maps > MAX_SLOTS:
+                raise ValueError(f"maps={maps}: at most {MAX_SLOTS} map slots")
             if maps < self._nslots:
                 raise ValueError(f"maps={maps}, but the program uses slot {self._nslots - 1}")
             set_attr(self, "_nslots", maps)
@@ -243,9 +253,7 @@ class Scenario(Frozen):
                 self._compile(d["body"], f"{w}.body")
                 self._records[pos] = (code, 0, count, len(self._records) - pos - 1, 0)
                 continue
-            slot = _int_field(w, "map", d.get("map", 0), lo=0)
-            if slot >= 1 << 16:
-                raise ValueError(f"{w}: map slot {slot} is too large (at most 65535)")
+            slot = _slot_field(w, "map", d.get("map", 0))
             set_attr(self, "_nslots", max(self._nslots, slot + 1))
             a = b = c = 0
             if name == "make":
@@ -267,7 +275,7 @@ class Scenario(Frozen):
                     b = self._type_index(w, d) if has_type else -1
                     c = _int_field(w, "hint", d.get("hint", 0))
             elif name == "copy":
-                a = _int_field(w, "src", d["src"], lo=0)
+                a = _slot_field(w, "src", d["src"])
                 if a == slot:
                     raise ValueError(f"{w}: src must differ from map")
                 set_attr(self, "_nslots", max(self._nslots, a + 1))

@@ -14,14 +14,49 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+
 from ._native import ffi, lib
 
 Encoder = Callable[[Any], bytes]
 Decoder = Callable[[Any], Any]  # takes a cdata uint8_t* to the image
 
 _INT_ALIASES = {"int": "int64", "uint": "uint64", "uintptr": "uint64", "byte": "uint8", "rune": "int32"}
-_BYTES_RE = re.compile(r"^\[(\d+)\]byte$")
-_PTRBYTES_RE = re.compile(r"^\*\[(\d+)\]byte$")
+
+# An array length as Go reads it: an integer literal (ASCII only), with
+# underscores between digits and its four bases; a leading 0 alone is octal
+# ("[010]byte" is [8]byte).  The element is byte or its alias uint8.
+_INT_LIT = (r"0[xX](?:_?[0-9a-fA-F])+|0[bB](?:_?[01])+|0[oO](?:_?[0-7])+|0(?:_?[0-7])*"
+            r"|[1-9](?:_?[0-9])*")
+_BYTES_RE = re.compile(r"\[(" + _INT_LIT + r")\](?:byte|uint8)", re.ASCII)
+_PTRBYTES_RE = re.compile(r"\*\[(" + _INT_LIT + r")\](?:byte|uint8)", re.ASCII)
+_ARRAY_RE = re.compile(r"\*?\[([^\]]*)\](?:byte|uint8)")
+
+
+def _array_len(lit: str) -> int:
+    """The value of a Go integer literal already matched by _INT_LIT."""
+    digits = lit.replace("_", "")
+    if len(digits) > 1 and digits[0] == "0" and digits[1] in "01234567":
+        return int(digits[1:], 8)      # legacy octal: 010 == 8
+    if digits[0] != "0" and len(digits) > 20:
+        return 1 << 64                 # decimal beyond int64 (and int()'s digit limit)
+    return int(digits, 0)
+
+
+def split_map_type(spelling: str) -> tuple[str, str]:
+    """``map[K]V`` -> (K, V); the key may hold brackets (``map[[4]byte]int64``)."""
+    s = spelling.strip()
+    if not s.startswith("map["):
+        raise ValueError(f"{_short(spelling)} is not a map type spelling map[K]V")
+    depth = 0
+    for i in range(3, len(s)):
+        depth += {"[": 1, "]": -1}.get(s[i], 0)
+        if depth == 0:
+            key, elem = s[4:i].strip(), s[i + 1:].strip()
+            if key and elem:
+                return key, elem
+            break
+    raise ValueError(f"{_short(spelling)} is not a map type spelling map[K]V")
 
 
 @dataclass(frozen=True)
@@ -56,6 +91,12 @@ def _int_codec(name: str, size: int, signed: bool) -> tuple[Encoder, Decoder]:
     return encode, decode
 
 
+def _short(v: Any) -> str:
+    """repr(v), cut to a readable length (an int of 300 digits names itself by size)."""
+    r = repr(v)
+    return r if len(r) <= 40 else f"{r[:20]}...({len(r)} characters)"
+
+
 def _float_codec(name: str, size: int) -> tuple[Encoder, Decoder]:
     fmt = struct.Struct("<f" if size == 4 else "<d")
     pack, unpack = fmt.pack, fmt.unpack
@@ -64,9 +105,9 @@ def _float_codec(name: str, size: int) -> tuple[Encoder, Decoder]:
         if type(v) is not float and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise TypeError(f"{name} value must be a float or int, not {type(v).__name__}")
         try:
-            return pack(v)
+            return pack(float(v))     # an int beyond float64 overflows here, not in struct
         except OverflowError:
-            raise OverflowError(f"{v!r} is out of range for {name}") from None
+            raise OverflowError(f"{_short(v)} is out of range for {name}") from None
 
     def decode(p: Any) -> float:
         return unpack(ffi.buffer(p, size))[0]
@@ -81,11 +122,11 @@ def _complex_codec(name: str, size: int) -> tuple[Encoder, Decoder]:
     def encode(v: Any) -> bytes:
         if isinstance(v, bool) or not isinstance(v, (complex, float, int)):
             raise TypeError(f"{name} value must be a complex, float or int, not {type(v).__name__}")
-        c = complex(v)
         try:
+            c = complex(v)
             return pack(c.real, c.imag)
         except OverflowError:
-            raise OverflowError(f"{v!r} is out of range for {name}") from None
+            raise OverflowError(f"{_short(v)} is out of range for {name}") from None
 
     def decode(p: Any) -> complex:
         re_, im = unpack(ffi.buffer(p, size))
@@ -95,8 +136,8 @@ def _complex_codec(name: str, size: int) -> tuple[Encoder, Decoder]:
 
 
 def _encode_bool(v: Any) -> bytes:
-    if type(v) is not bool:
-        raise TypeError(f"bool value must be a bool, not {type(v).__name__}")
+    if type(v) is not bool and not isinstance(v, np.bool_):
+        raise TypeError(f"bool value must be a bool or numpy.bool_, not {type(v).__name__}")
     return b"\x01" if v else b"\x00"
 
 
@@ -105,8 +146,10 @@ def _decode_bool(p: Any) -> bool:
 
 
 def _encode_string(v: Any) -> bytes:
-    if type(v) is str:
-        return v.encode("utf-8")
+    if isinstance(v, str):      # str and its subclasses (numpy.str_)
+        # surrogateescape: the str a key with invalid UTF-8 decodes to
+        # ("\udcff" for b"\xff") finds that key again.
+        return v.encode("utf-8", "surrogateescape")
     if isinstance(v, (bytes, bytearray, memoryview)):
         return bytes(v)
     raise TypeError(f"string value must be a str or bytes, not {type(v).__name__}")
@@ -206,24 +249,30 @@ def parse_kind(spelling: str) -> Kind:
         return Kind(spelling, lib.PM_KIND_POINTER, 8, _encode_pointer, _decode_pointer)
     if s.replace(" ", "") == "struct{}":
         return Kind(spelling, lib.PM_KIND_EMPTY, 0, _encode_empty, lambda p: None)
-    m = _BYTES_RE.fullmatch(s.replace(" ", ""))
+    compact = s.replace(" ", "")
+    a = _ARRAY_RE.fullmatch(compact)
+    if a and not re.fullmatch(_INT_LIT, a.group(1), re.ASCII):
+        lit = a.group(1) if len(a.group(1)) <= 20 else a.group(1)[:20] + "..."
+        raise ValueError(f"the array length {lit!r} is not a Go integer literal of at most 2**24 "
+                         "(decimal, 0x hex, 0o or 0 octal, 0b binary; ASCII digits)")
+    m = _BYTES_RE.fullmatch(compact)
     if m:
-        n = int(m.group(1))
+        n = _array_len(m.group(1))
         if n > 1 << 24:
-            raise ValueError(f"{spelling!r}: arrays over 2**24 bytes are not modelled")
+            raise ValueError(f"{_short(spelling)}: arrays over 2**24 bytes are not modelled")
         enc, dec = _bytes_codec(n)
-        return Kind(spelling, lib.PM_KIND_BYTES, n, enc, dec)
-    m = _PTRBYTES_RE.fullmatch(s.replace(" ", ""))
+        return Kind(f"[{n}]byte", lib.PM_KIND_BYTES, n, enc, dec)   # one spelling per type
+    m = _PTRBYTES_RE.fullmatch(compact)
     if m:
-        n = int(m.group(1))
+        n = _array_len(m.group(1))
         if not 1 <= n <= 1 << 24:
-            raise ValueError(f"{spelling!r}: pointees of 1..2**24 bytes are modelled")
+            raise ValueError(f"{_short(spelling)}: pointees of 1..2**24 bytes are modelled")
         enc, dec = _ptrbytes_codec(n)
-        return Kind(spelling, lib.PM_KIND_PTRBYTES, n, enc, dec)
+        return Kind(f"*[{n}]byte", lib.PM_KIND_PTRBYTES, n, enc, dec)
     if s in ("any", "interface{}", "error") or s.startswith("interface"):
-        raise ValueError(f"{spelling!r}: interface types are not modelled by pymap")
+        raise ValueError(f"{_short(spelling)}: interface types are not modelled by pymap")
     raise ValueError(
-        f"unknown Go type spelling {spelling!r}; expected bool, int8..int64, uint8..uint64, int, uint, "
+        f"unknown Go type spelling {_short(spelling)}; expected bool, int8..int64, uint8..uint64, int, uint, "
         "uintptr, byte, rune, float32, float64, complex64, complex128, string, pointer, [N]byte, "
         "*[N]byte (elems) or struct{}"
     )

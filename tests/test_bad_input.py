@@ -11,6 +11,8 @@ Swiss map), which run on that implementation only.
 """
 from __future__ import annotations
 
+import copy
+import pickle
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -151,6 +153,32 @@ ROWS: list[tuple[str, Callable[[pymap.GoMap], Any], type, str]] = [
     ("bulk elems for *[N]byte",
      lambda m: _map("int64", "*[4]byte", m.runtime.go, n=0).insert_many(np.arange(3), np.arange(3)),
      TypeError, "insert_many takes no"),
+    ("a float64 key beyond float64 (2**1024)",
+     lambda m: _map("float64", "int64", m.runtime.go, n=0).__setitem__(2 ** 1024, 1), OverflowError,
+     "out of range for float64"),
+    ("an array length that is not a Go integer literal (Unicode digits, 08, 1__0)",
+     lambda m: pymap.MapType("[\u0664]byte", "int64"), ValueError, "not a Go integer literal"),
+    ("an array length of 5000 digits", lambda m: pymap.MapType("[" + "9" * 5000 + "]byte", "int64"),
+     ValueError, "arrays over 2**24 bytes are not modelled"),
+    ("a map type spelling that is not map[K]V", lambda m: pymap.MapType("map[string]"), ValueError,
+     "not a map type spelling"),
+    ("a string key that is neither str nor bytes",
+     lambda m: _map("string", "int64", m.runtime.go, n=0).__setitem__(5, 1), TypeError, "must be a str or bytes"),
+    ("Runtime(max_alloc=-5)", lambda m: pymap.Runtime(go=m.runtime.go, max_alloc=-5), ValueError,
+     "max_alloc must be in [0, 2**64)"),
+    ("Scenario(maps=1.5)", lambda m: pymap.Scenario([{"op": "clear"}], maps=1.5), TypeError,  # type: ignore[arg-type]
+     "maps (the number of map slots) must be an int"),
+    ("a scenario slot or copy source of 2**40",
+     lambda m: pymap.Scenario([{"op": "copy", "map": 0, "src": 1 << 40}]), ValueError, "too large"),
+    ("Scenario.run(maps=) with a dropped map", lambda m: pymap.Scenario([{"op": "clear"}], runtime=m.runtime,
+                                                                      maps=2).run(maps={0: m, 1: _dropped(m.runtime.go)}),
+     pymap.MapDroppedError, "dropped"),
+    ("copy.copy of a map (use m.clone())", lambda m: copy.copy(m), TypeError, "m.clone()"),
+    ("pickling a Runtime", lambda m: pickle.dumps(m.runtime), TypeError, "cannot be copied or pickled"),
+    ("setting an attribute of a map, a type or a runtime",
+     lambda m: setattr(m.type, "indirect_key", True), AttributeError, "immutable"),
+    ("running __init__ again on a live map", lambda m: m.__init__(m.type), TypeError, "cannot run again"),
+    ("subclassing GoMap", lambda m: type("Mine", (pymap.GoMap,), {}), TypeError, "cannot be subclassed"),
 ]
 
 

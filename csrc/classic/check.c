@@ -86,6 +86,11 @@ static int check_chain(chk *c, gobj *arr, uint64_t nchains, uint64_t index, bool
                 if (!k)
                     FAIL("live slot with nil indirect key");
             }
+            if (!image_valid(t->key_kind, k))
+                FAIL("chain %llu slot %u: the key is not a valid value", (unsigned long long)index, i);
+            const unsigned char *e = slot_elem(t, bmap_elem(t, b, i));
+            if (e && !image_valid(t->elem_kind, e))
+                FAIL("chain %llu slot %u: the elem is not a valid value", (unsigned long long)index, i);
             if (key_is_nan(t, k))
                 continue;
             uint64_t hash = pm_typehash(h->base.rt, t, k, h->hash0);

@@ -285,15 +285,18 @@ static int run_one(runner *r, int64_t i)
                 set_error("op %lld: copy between maps of different types", (long long)i);
                 return PM_EARG;
             }
-            if ((rc = pm_lock_write(dst)) != PM_OK)
-                return rc;
         }
+        /* Two slots may hold one map: for k, v := range m { m[k] = v } is
+         * legal Go, one goroutine writing: one lock, taken once. */
+        bool other = dst && dst != src;
+        if (other && (rc = pm_lock_write(dst)) != PM_OK)
+            return rc;
         /* mapiterinit writes the source's flags: it takes the write lock. */
         if ((rc = pm_lock_write(src)) == PM_OK) {
             rc = range_over(r, src, dst);
             pm_unlock_write(src);
         }
-        if (dst)
+        if (other)
             pm_unlock_write(dst);
         return rc;
     }
@@ -379,8 +382,10 @@ int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_map **ma
         r.nops = 0;
         rc = run_block(&r, i, end);
         int src = snapshot(&r, &snaps[(*nsnaps)++]);
-        if (rc == PM_OK)
+        if (rc == PM_OK && src != PM_OK) {
+            *failed = i;    /* the step's snapshot failed, not the last record it ran */
             rc = src;
+        }
         if (rc != PM_OK)
             return rc;
         i = end - 1;

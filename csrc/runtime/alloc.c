@@ -302,8 +302,11 @@ int gc_check_alloc(const pm_runtime *rt, uint64_t size, bool noscan)
 gobj *gc_alloc(pm_map *h, int kind, uint64_t size, bool noscan)
 {
     gobj *o = size <= UINT64_MAX - sizeof(gobj) ? fl_get(kind, sizeof(gobj) + size) : NULL;
-    if (!o)
+    if (!o) {
+        set_error("out of memory: the model could not allocate %llu bytes for a modelled object",
+                  (unsigned long long)size);
         return NULL;
+    }
     o->refcnt = 1;
     o->kind = (uint8_t)kind;
     o->size = size;

@@ -358,6 +358,8 @@ static inline size_t elem_image_size(const pm_maptype *t)
 }
 bool key_equal(const pm_maptype *t, const unsigned char *a, const unsigned char *b);
 bool key_is_nan(const pm_maptype *t, const unsigned char *k);
+/* The image holds a value of its kind (for the checkers: a bool byte is 0 or 1). */
+bool image_valid(int kind, const unsigned char *img);
 /* The key image a slot holds (through its box when indirect). */
 static inline unsigned char *slot_key(const pm_maptype *t, unsigned char *k)
 {

@@ -220,6 +220,13 @@ bool key_equal(const pm_maptype *t, const unsigned char *a, const unsigned char 
     }
 }
 
+bool image_valid(int kind, const unsigned char *img)
+{
+    /* Every bit pattern is a value of the other kinds (a NaN payload is
+     * still a NaN); a Go bool is the byte 0 or 1. */
+    return kind != PM_KIND_BOOL || img[0] <= 1;
+}
+
 bool key_is_nan(const pm_maptype *t, const unsigned char *k)
 {
     return !(t->flags & TF_REFLEXIVEKEY) && !key_equal(t, k, k);

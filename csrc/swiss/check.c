@@ -34,8 +34,22 @@ static int check_group_keys(const sw_map *m, const sw_table *tab, uint64_t gi, u
         const unsigned char *k = slot_key(t, sw_key(t, g, i));
         CHECK(!(t->flags & TF_INDIRECTKEY) || k, "full slot %u of group %llu has a nil key box",
               i, (unsigned long long)gi);
+        CHECK(image_valid(t->key_kind, k), "slot %u of group %llu: the key is not a valid value",
+              i, (unsigned long long)gi);
+        const unsigned char *e = slot_elem(t, sw_elem(t, g, i));
+        CHECK(!e || image_valid(t->elem_kind, e), "slot %u of group %llu: the elem is not a valid value",
+              i, (unsigned long long)gi);
         if (!key_equal(t, k, k))
             continue;   /* NaN: placed by a drawn hash */
+        if (!tab) {
+            /* A small map is searched by matching H2 across its one group:
+             * a second equal key would never be found, so look for it. */
+            for (sw_bitset b2 = sw_remove_first(b); b2; b2 = sw_remove_first(b2)) {
+                const unsigned char *k2 = slot_key(t, sw_key(t, g, sw_first(b2)));
+                CHECK(!k2 || !key_equal(t, k, k2), "small map: slots %u and %u hold equal keys", i,
+                      sw_first(b2));
+            }
+        }
         uint64_t hash = sw_hash((sw_map *)m, k);
         CHECK(g[i] == sw_h2(hash), "slot %u of group %llu: control byte %#x, H2 of its key %#x",
               i, (unsigned long long)gi, g[i], sw_h2(hash));
