@@ -16,7 +16,7 @@
 /* Status codes. */
 #define PM_OK 0
 #define PM_ENOMEM -1        /* the machine (malloc) refused */
-#define PM_EMAXALLOC -2     /* a modelled allocation exceeds the runtime's max_alloc */
+#define PM_EMAXALLOC -2     /* a modelled allocation exceeds max_alloc, or the model's memory budget */
 #define PM_ERAND -3         /* the user's rand callback failed */
 #define PM_EARG -4          /* bad argument (message in pm_last_error) */
 #define PM_ENOTFOUND -5     /* key absent */
@@ -143,6 +143,10 @@ void pm_runtime_free(pm_runtime *rt);
 void pm_runtime_hashkey(const pm_runtime *rt, uint64_t *out4);
 uint64_t pm_runtime_max_alloc(const pm_runtime *rt);
 void pm_runtime_set_max_alloc(pm_runtime *rt, uint64_t max_alloc);
+/* The model's own memory for this runtime (bytes the C core holds), and its budget. */
+uint64_t pm_runtime_model_bytes(const pm_runtime *rt);
+uint64_t pm_runtime_model_budget(const pm_runtime *rt);
+void pm_runtime_set_model_budget(pm_runtime *rt, uint64_t budget);
 const char *pm_last_error(void);
 /* During a rand callback: the elem image of the entry whose key a grow is
  * rehashing (classic evacuate, Swiss rehash/split/growToTable) or a clone is

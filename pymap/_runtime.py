@@ -105,6 +105,11 @@ class Runtime(Frozen):
     ``baseline`` (the process's own heap, globals and stacks before the first
     map; default: measured on the real toolchain of ``go``, see
     ``pymap.Baseline``).
+
+    The model itself: ``max_alloc`` bounds one modelled allocation and
+    ``model_memory`` the C core's total memory for this runtime (both
+    default to half the machine's physical memory); past either, new work
+    raises MemoryError and changes nothing.
     """
 
     __slots__ = ("_rand", "_rand_errors", "_handle", "_ptr", "go", "seed", "baseline",
@@ -124,6 +129,7 @@ class Runtime(Frozen):
         gomaxprocs: int = 1,
         gctrace: bool = False,
         baseline: Optional[Baseline] = None,
+        model_memory: Optional[int] = None,
     ) -> None:
         init_once(self, "_ptr")
         vi = _version_index(go)
@@ -165,6 +171,7 @@ class Runtime(Frozen):
                 w = int.from_bytes(os.urandom(8), "little")
                 hk[i] = w | 1 if lib.pm_version_hashkey_odd(vi) else w
         max_alloc = _default_max_alloc() if max_alloc is None else _check_max_alloc(max_alloc)
+        budget = _default_max_alloc() if model_memory is None else _check_max_alloc(model_memory, "model_memory")
         set_attr(self, "_rand", rand)
         # The callback's exception waits here for the C call to return: per
         # thread, as the C core's draw state is per operation (a thread's
@@ -178,6 +185,7 @@ class Runtime(Frozen):
         if ptr == ffi.NULL:
             raise MemoryError(ffi.string(lib.pm_last_error()).decode() or "out of memory making a Runtime")
         set_attr(self, "_ptr", ffi.gc(ptr, lib.pm_runtime_free))
+        lib.pm_runtime_set_model_budget(self._ptr, budget)
         rc = lib.pm_heap_configure(self._ptr, base_c, gogc_c, limit_c, gomaxprocs, bool(gctrace))
         if rc != lib.PM_OK:
             raise ValueError(ffi.string(lib.pm_last_error()).decode())
@@ -268,7 +276,26 @@ class Runtime(Frozen):
 
     @max_alloc.setter
     def max_alloc(self, value: int) -> None:
-        lib.pm_runtime_set_max_alloc(self._ptr, _check_max_alloc(value))
+        lib.pm_runtime_set_max_alloc(self._ptr, _check_max_alloc(value, "max_alloc"))
+
+    @property
+    def model_memory(self) -> int:
+        """The budget for the model's own memory in this runtime (bytes the C
+        core holds for its maps: buckets, groups, tables, boxes, string data,
+        with their headers).  Default: half the machine's physical memory.
+        New work that would pass it (an insert, a grow, a make) raises
+        MemoryError and changes nothing; a bulk call keeps the entries before
+        the one that failed (see ``model_bytes``)."""
+        return lib.pm_runtime_model_budget(self._ptr)
+
+    @model_memory.setter
+    def model_memory(self, value: int) -> None:
+        lib.pm_runtime_set_model_budget(self._ptr, _check_max_alloc(value, "model_memory"))
+
+    @property
+    def model_bytes(self) -> int:
+        """Bytes the C core holds now for this runtime's objects (counted against model_memory)."""
+        return lib.pm_runtime_model_bytes(self._ptr)
 
     @property
     def map_impl(self) -> str:
@@ -284,12 +311,12 @@ class Runtime(Frozen):
         return f"pymap.Runtime(go={self.go!r})"
 
 
-def _check_max_alloc(value: Any) -> int:
+def _check_max_alloc(value: Any, name: str = "max_alloc") -> int:
     if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"max_alloc must be an int (bytes), not {type(value).__name__}")
+        raise TypeError(f"{name} must be an int (bytes), not {type(value).__name__}")
     value = operator.index(value)
     if not 0 <= value < 1 << 64:
-        raise ValueError(f"max_alloc must be in [0, 2**64) bytes, not {value}")
+        raise ValueError(f"{name} must be in [0, 2**64) bytes, not {value}")
     return value
 
 

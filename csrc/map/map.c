@@ -196,6 +196,12 @@ int pm_mapaccess(pm_map *m, const uint8_t *key, size_t keylen, uint8_t *out)
 
 int map_assign_locked(pm_map *m, const unsigned char *key, const uint8_t *elem, size_t elemlen)
 {
+    /* The model's budget stops new work before it starts (an assign that
+     * only updates would not need memory, but telling it apart costs a
+     * lookup; at the budget, refusing every assign is the simple rule). */
+    int rc = gc_check_budget(m->rt, 0);
+    if (rc != PM_OK)
+        return rc;
     return map_op_finish(m, m->ops->assign(m, key, elem, elemlen));
 }
 

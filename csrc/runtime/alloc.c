@@ -289,14 +289,38 @@ void gc_register_release(int kind, gobj_release_fn fn)
         release_hooks[kind] = fn;
 }
 
-int gc_check_alloc(const pm_runtime *rt, uint64_t size, bool noscan)
+int gc_check_budget(pm_runtime *rt, uint64_t more)
+{
+    uint64_t used = __atomic_load_n(&rt->model_bytes, __ATOMIC_RELAXED);
+    if (more > rt->model_budget || used > rt->model_budget - more) {
+        if (more)
+            set_error("the model's memory budget is spent: this runtime's maps hold %llu bytes of "
+                      "model memory and need %llu more, past model_memory (%llu bytes)",
+                      (unsigned long long)used, (unsigned long long)more,
+                      (unsigned long long)rt->model_budget);
+        else
+            set_error("the model's memory budget is spent: this runtime's maps hold %llu bytes of "
+                      "model memory, past model_memory (%llu bytes)", (unsigned long long)used,
+                      (unsigned long long)rt->model_budget);
+        return PM_EMAXALLOC;
+    }
+    return PM_OK;
+}
+
+int gc_check_alloc(pm_runtime *rt, uint64_t size, bool noscan)
 {
     if (go_charged(rt->ver, size, noscan) > rt->max_alloc) {
         set_error("allocation of %llu bytes exceeds max_alloc (%llu)",
                   (unsigned long long)size, (unsigned long long)rt->max_alloc);
         return PM_EMAXALLOC;
     }
-    return PM_OK;
+    return gc_check_budget(rt, size);
+}
+
+/* Bytes the C core really holds for o (what model_bytes counts). */
+static uint64_t held_bytes(const gobj *o)
+{
+    return sizeof(gobj) + (o->kind == OBJ_STRING && o->size == 0 ? 1 : o->size);
 }
 
 gobj *gc_alloc(pm_map *h, int kind, uint64_t size, bool noscan)
@@ -313,10 +337,10 @@ gobj *gc_alloc(pm_map *h, int kind, uint64_t size, bool noscan)
     o->charged = go_charged(h->rt->ver, size, noscan);
     o->owner = h;
     h->allocated += o->charged;
-    if (!h->shadow) {
-        o->rt = h->rt;
+    o->rt = h->rt;
+    __atomic_add_fetch(&h->rt->model_bytes, held_bytes(o), __ATOMIC_RELAXED);
+    if (!h->shadow)
         o->hslot = heap_alloc(h->rt, size, noscan);
-    }
     return o;
 }
 
@@ -330,15 +354,20 @@ uintptr_t gc_charge(pm_map *h, uint64_t size, bool noscan)
     return h->shadow ? 0 : heap_alloc(h->rt, size, noscan);
 }
 
-gobj *gc_string(const uint8_t *data, uint64_t len)
+gobj *gc_string(pm_runtime *rt, const uint8_t *data, uint64_t len)
 {
     gobj *o = malloc(sizeof(gobj) + (len ? len : 1));
-    if (!o)
+    if (!o) {
+        set_error("out of memory: the model could not allocate %llu bytes of string data",
+                  (unsigned long long)len);
         return NULL;
+    }
     memset(o, 0, sizeof *o);
     o->refcnt = 1;
     o->kind = OBJ_STRING;
     o->size = len;
+    o->rt = rt;
+    __atomic_add_fetch(&rt->model_bytes, held_bytes(o), __ATOMIC_RELAXED);
     if (len)
         memcpy(o->data, data, len);
     return o;
@@ -359,5 +388,7 @@ void gc_decref(gobj *o)
         release_hooks[o->kind](o);
     if (o->hslot)
         heap_free(o->rt, o->hslot);
+    if (o->rt)
+        __atomic_sub_fetch(&o->rt->model_bytes, held_bytes(o), __ATOMIC_RELAXED);
     fl_put(o);
 }

@@ -75,6 +75,7 @@ pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
     rt->randfn = randfn;
     rt->randctx = randctx;
     rt->max_alloc = max_alloc;
+    rt->model_budget = UINT64_MAX;  /* the Python layer sets the machine's default */
     if (hashkey) {
         memcpy(rt->hashkey, hashkey, sizeof rt->hashkey);
     } else {
@@ -107,6 +108,9 @@ uint64_t pm_runtime_max_alloc(const pm_runtime *rt) { return rt->max_alloc; }
 const uint8_t *pm_runtime_draw_elem(const pm_runtime *rt) { (void)rt; return pm_op_draws.elem; }
 int pm_runtime_map_impl(const pm_runtime *rt) { return rt->ver->map_impl; }
 void pm_runtime_set_max_alloc(pm_runtime *rt, uint64_t m) { rt->max_alloc = m; }
+uint64_t pm_runtime_model_bytes(const pm_runtime *rt) { return __atomic_load_n(&rt->model_bytes, __ATOMIC_RELAXED); }
+uint64_t pm_runtime_model_budget(const pm_runtime *rt) { return rt->model_budget; }
+void pm_runtime_set_model_budget(pm_runtime *rt, uint64_t b) { rt->model_budget = b; }
 
 
 const uint8_t *pm_string_data(const uint8_t *header, uint64_t *len)

@@ -248,6 +248,12 @@ struct pm_runtime {
     pm_randfn randfn;
     void *randctx;
     uint64_t max_alloc;
+    /* The model's own memory: bytes the C core holds for this runtime's
+     * objects (headers included), and the budget new work must stay under
+     * (gc_check_alloc, map_assign_locked).  Atomic: maps of one runtime
+     * run in parallel. */
+    uint64_t model_bytes;
+    uint64_t model_budget;
 };
 
 struct pm_maptype {
@@ -285,10 +291,14 @@ uint64_t go_charged(const goversion *v, uint64_t size, bool noscan);
 gobj *gc_alloc(pm_map *owner, int kind, uint64_t size, bool noscan);
 void gc_incref(gobj *o);
 void gc_decref(gobj *o);
-gobj *gc_string(const uint8_t *data, uint64_t len);
+gobj *gc_string(pm_runtime *rt, const uint8_t *data, uint64_t len);
+/* PM_OK, or PM_EMAXALLOC when `more` bytes of new work would take the
+ * runtime's model memory past its budget. */
+int gc_check_budget(pm_runtime *rt, uint64_t more);
 uintptr_t gc_charge(pm_map *owner, uint64_t size, bool noscan);
-/* PM_OK, or PM_EMAXALLOC when one allocation of size would exceed max_alloc. */
-int gc_check_alloc(const pm_runtime *rt, uint64_t size, bool noscan);
+/* PM_OK, or PM_EMAXALLOC when one allocation of size would exceed max_alloc
+ * or take the model's memory past its budget. */
+int gc_check_alloc(pm_runtime *rt, uint64_t size, bool noscan);
 uint64_t go_sizeclass(const goversion *v, uint64_t size, bool noscan, int *cls);
 uint64_t go_class_npages(int cls);
 

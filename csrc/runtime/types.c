@@ -354,7 +354,7 @@ int store_value(pm_map *h, int kind, uint32_t size, bool indirect,
         }
         unsigned char *dp = NULL;
         if (data && len) {
-            gobj *s = gc_string(data, len);
+            gobj *s = gc_string(h->rt, data, len);
             if (!s)
                 return PM_ENOMEM;
             dp = s->data;
