@@ -26,6 +26,12 @@
 #define PM_EIMPL -9         /* the call does not apply to this map implementation */
 #define PM_EBUSY_WRITES -10 /* another thread is writing this map: concurrent map writes */
 #define PM_EBUSY_ITER -11   /* another thread is using this iterator */
+#define PM_EINTR -12        /* SIGINT (Ctrl-C) stopped the call between two operations (process.c) */
+
+/* The most work one call may be asked for: loop iterations, operations and GC
+ * cycles (a range of more items, a repeat count beyond it, is PM_EARG up front).
+ * 2**48: about 160 days at 20 million operations a second. */
+#define PM_MAX_WORK 281474976710656
 
 /* Map implementations (the version table's map_impl column). */
 #define PM_IMPL_CLASSIC 0   /* hmap/bmap buckets */
@@ -306,12 +312,32 @@ typedef struct {
 void pm_memstats_read(pm_runtime *rt, pm_memstats *out);
 void pm_gc(pm_runtime *rt);                     /* runtime.GC() */
 void pm_free_os_memory(pm_runtime *rt);         /* debug.FreeOSMemory() */
-void pm_advance(pm_runtime *rt, uint64_t ns);   /* the virtual clock; periodic GC (<= 1e7 s a call) */
+/* The virtual clock; periodic GC (<= 1e7 s a call).  PM_OK, or PM_EINTR when
+ * SIGINT stopped it between two cycles (the clock stands at the last one). */
+int pm_advance(pm_runtime *rt, uint64_t ns);
 int64_t pm_set_gogc(pm_runtime *rt, int64_t gogc);            /* < 0 = off; returns the old */
 int64_t pm_set_memory_limit(pm_runtime *rt, int64_t limit);   /* < 0 = read only */
 double pm_set_cons_mark(pm_runtime *rt, double cons_mark);     /* out of [0, 1e6]: read only */
-/* gctrace text from byte `from`: copies up to cap bytes, returns the total length. */
-uint64_t pm_gctrace_read(pm_runtime *rt, uint64_t from, char *buf, uint64_t cap);
+/* gctrace: the last `keep` lines (a ring; PM_GCTRACE_KEEP by default) of the
+ * text, addressed by byte offsets counted from the runtime's first line, and
+ * the count of every line ever produced. */
+#define PM_GCTRACE_KEEP 10000
+#define PM_GCTRACE_KEEP_MAX 10000000
+typedef struct {
+    uint64_t start, end;        /* byte offsets of the text kept: [start, end) */
+    uint64_t lines;             /* lines ever produced */
+    uint64_t kept;              /* lines kept: the last `kept` of them */
+    uint64_t keep;              /* the ring's size in lines */
+    uint64_t bytes_held;        /* the model's memory for it (text ring + line index) */
+} pm_gctrace_state;
+void pm_gctrace_state_read(pm_runtime *rt, pm_gctrace_state *out);
+/* Copy the kept text from byte *from (raised to the start of the kept text
+ * when older lines were dropped) into buf, at most cap bytes; returns the
+ * end offset (from == NULL: only the end offset).  The copy is whole lines
+ * when cap covers [*from, end). */
+uint64_t pm_gctrace_read(pm_runtime *rt, uint64_t *from, char *buf, uint64_t cap);
+/* Keep the last `keep` lines (0 .. PM_GCTRACE_KEEP_MAX; 0 keeps only the count). */
+int pm_gctrace_set_keep(pm_runtime *rt, uint64_t keep);
 int pm_heap_check(pm_runtime *rt);
 void pm_runtime_retain(pm_runtime *rt);
 void pm_runtime_release(pm_runtime *rt);
@@ -369,7 +395,7 @@ typedef struct {
     int64_t result;             /* hits, deletions, or entries ranged over */
     uint64_t ops;               /* map operations the step executed */
     pm_memstats ms;             /* the heap after the step */
-    uint64_t gctrace_end;       /* length of the runtime's gctrace text after the step */
+    uint64_t gctrace_end;       /* the gctrace text's end offset after the step (pm_gctrace_read) */
 } pm_snapshot;
 
 /* Run ops[0:nops].  maps[0:nmaps] are the slots, in and out: the caller's
@@ -389,6 +415,19 @@ typedef struct {
 } pm_freelist_stats;
 void pm_freelist_get_stats(pm_freelist_stats *out);
 void pm_freelist_trim(void);
+
+/* ---- The process around the model (process.c) ----
+ * Ctrl-C: pm_intr_install wraps SIGINT's handler (the Python layer calls it
+ * at import while SIGINT has Python's default handler); main_thread is the
+ * thread Python runs signal handlers on (threading.main_thread().ident).
+ * 1 = installed, 0 = left alone (SIGINT ignored or defaulted, or no
+ * sigaction).  A long call of that thread stops at a SIGINT with PM_EINTR;
+ * pm_intr_take_held says (once) that a SIGINT came while the thread's last
+ * call failed with another error, so the Python layer raises it too. */
+int pm_intr_install(uint64_t main_thread);
+int pm_intr_take_held(void);
+/* fork() needs no call: every lock of the C core is taken before a fork and
+ * released after it in both processes (pthread_atfork, process.c). */
 
 /* Debug-build switch compiled in? */
 int pm_debug_build(void);

@@ -1,12 +1,14 @@
 """pymap's exceptions, and the one place a C status code becomes one.
 
 Errors travel from the C core as PM_E* codes; the message beside a code is
-for people and is never parsed.
+for people and is never parsed.  PM_EINTR (Ctrl-C stopped a long call)
+becomes the KeyboardInterrupt of Python's own SIGINT handler (_process).
 """
 from __future__ import annotations
 
 from typing import Any
 
+from . import _process
 from ._native import ffi, lib
 
 class InvariantError(AssertionError):
@@ -34,6 +36,22 @@ class MapDroppedError(RuntimeError):
 
 
 def raise_for(rc: int, rt: Any, what: str = "") -> None:
+    if rc == lib.PM_EINTR:
+        # SIGINT stopped the call between two operations: the signal the C
+        # core held back is raised now, and Python's handler raises the
+        # KeyboardInterrupt (see _process).
+        _process.deliver_sigint(ffi.string(lib.pm_last_error()).decode())
+    if lib.pm_intr_take_held():
+        # A SIGINT came while the call failed for another reason: the
+        # KeyboardInterrupt wins, the call's own error is its __context__.
+        try:
+            _raise_code(rc, rt, what)
+        except BaseException:
+            _process.deliver_sigint("interrupted (SIGINT)")
+    _raise_code(rc, rt, what)
+
+
+def _raise_code(rc: int, rt: Any, what: str) -> None:
     msg = ffi.string(lib.pm_last_error()).decode()
     if rc == lib.PM_ERAND:
         # The callback's own exception, or the TypeError/ValueError naming

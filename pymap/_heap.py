@@ -159,28 +159,53 @@ def read_memstats(rt_ptr: Any) -> tuple[MemStats, PacerState]:
     return ms, ps
 
 
-class GCTrace:
-    """Incremental reader of a runtime's gctrace text."""
+@value_class
+class GCTraceState:
+    """Where a runtime's gctrace stands (the C core's ring of the latest lines)."""
 
-    __slots__ = ("_off", "_lines", "_partial")
+    start: int        #: byte offset of the oldest kept line (offsets count from the first line ever)
+    end: int          #: byte offset after the newest line
+    lines: int        #: lines ever produced
+    kept: int         #: lines kept now (the last ``kept`` of them)
+    keep: int         #: the ring's size in lines
+    bytes_held: int   #: the model's memory for the ring (text and line index)
 
-    def __init__(self) -> None:
-        self._off = 0
-        self._lines: list[str] = []
-        self._partial = ""
 
-    def lines(self, rt_ptr: Any) -> list[str]:
-        total = lib.pm_gctrace_read(rt_ptr, self._off, ffi.NULL, 0)
-        if total > self._off:
-            n = total - self._off
-            buf = ffi.new("char[]", n)
-            lib.pm_gctrace_read(rt_ptr, self._off, buf, n)
-            text = self._partial + ffi.unpack(buf, n).decode()
-            self._off = total
-            parts = text.split("\n")
-            self._partial = parts.pop()
-            self._lines.extend(parts)
-        return list(self._lines)
+def gctrace_state(rt_ptr: Any) -> GCTraceState:
+    st = ffi.new("pm_gctrace_state *")
+    lib.pm_gctrace_state_read(rt_ptr, st)
+    return GCTraceState(st.start, st.end, st.lines, st.kept, st.keep, st.bytes_held)
+
+
+def gctrace_text(rt_ptr: Any, start: int, end: int) -> tuple[int, str]:
+    """The kept gctrace text in [start, end), as (where it starts, text): the
+    start is raised past lines the ring has dropped since (whole lines)."""
+    frm = ffi.new("uint64_t *", start)
+    size = max(end - start, 0)
+    buf = ffi.new("char[]", max(size, 1))
+    lib.pm_gctrace_read(rt_ptr, frm, buf, size)
+    got = min(max(end - frm[0], 0), size)
+    return frm[0], ffi.unpack(buf, got).decode()
+
+
+def gctrace_lines(rt_ptr: Any) -> list[str]:
+    """Every kept gctrace line, oldest first."""
+    while True:
+        st = gctrace_state(rt_ptr)
+        frm = ffi.new("uint64_t *", st.start)
+        buf = ffi.new("char[]", max(st.end - st.start, 1))
+        end = lib.pm_gctrace_read(rt_ptr, frm, buf, st.end - st.start)
+        if frm[0] == st.start and end == st.end:   # else another thread's cycle came between
+            return ffi.unpack(buf, st.end - st.start).decode().splitlines()
+
+
+def check_gctrace_keep(keep: Any) -> int:
+    if isinstance(keep, bool) or not hasattr(type(keep), "__index__"):
+        raise TypeError(f"gctrace_keep must be an int (lines), not {type(keep).__name__}")
+    keep = operator.index(keep)
+    if not 0 <= keep <= lib.PM_GCTRACE_KEEP_MAX:
+        raise ValueError(f"gctrace_keep must be in [0, {lib.PM_GCTRACE_KEEP_MAX:,}] lines, not {keep}")
+    return keep
 
 
 @value_class

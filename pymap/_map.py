@@ -6,7 +6,6 @@ csrc/.  It is deliberately thin: one cffi call per map operation.
 from __future__ import annotations
 
 import operator
-import threading
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -15,6 +14,7 @@ from . import _bulk
 from ._errors import InvariantError, MapDroppedError
 from ._errors import raise_for as _raise
 from ._native import ffi, lib
+from ._process import ForkSafeLock
 from ._runtime import (_ASSIGN_PATHS, _IMPL_NAMES, _INT64_MAX, _INT64_MIN, Runtime,  # noqa: F401
                        default_runtime)
 from ._frozen import Frozen, init_once, set_attr, value_class
@@ -22,7 +22,7 @@ from ._types import Decoder, Kind, parse_kind, split_map_type
 
 _TYPES: dict[tuple[str, str], "MapType"] = {}   # interned by canonical spelling
 _TYPES_BY_PTR: dict[int, "MapType"] = {}       # the C map type's address -> its MapType
-_TYPES_LOCK = threading.Lock()
+_TYPES_LOCK = ForkSafeLock()   # unlocked in a forked child (_process)
 
 
 class MapType:
@@ -398,7 +398,7 @@ class GoMap(Frozen):
             raise ValueError(ffi.string(lib.pm_last_error()).decode())
         try:
             _raise(rc, self._rt)
-        except Exception as e:
+        except (Exception, KeyboardInterrupt) as e:   # KeyboardInterrupt: Ctrl-C stopped the loop
             if done:  # operations 0..done-1 took effect, as they would have in Go
                 e.args = (f"{e.args[0] if e.args else e} (at operation {done} of {n}: "
                           f"the first {done} took effect)",) + e.args[1:]

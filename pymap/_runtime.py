@@ -12,10 +12,11 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import _heap
-from ._errors import InvariantError
+from ._errors import InvariantError, raise_for
 from ._frozen import Frozen, init_once, set_attr, value_class
 from ._heap import Baseline, MemStats, PacerState
 from ._native import ffi, lib
+from ._process import ForkSafeLock
 
 if TYPE_CHECKING:
     from ._heap import Pool
@@ -101,10 +102,11 @@ class Runtime(Frozen):
 
     The heap: ``gogc`` (GOGC; None = off), ``memory_limit`` (GOMEMLIMIT in
     bytes; None = no limit), ``gomaxprocs`` (the Ps of sync.Pool and
-    gctrace), ``gctrace`` (also echo each trace line to stderr) and
-    ``baseline`` (the process's own heap, globals and stacks before the first
-    map; default: measured on the real toolchain of ``go``, see
-    ``pymap.Baseline``).
+    gctrace), ``gctrace`` (also echo each trace line to stderr),
+    ``gctrace_keep`` (how many of the latest gctrace lines ``rt.gctrace``
+    keeps: 10,000 by default, at most 10,000,000) and ``baseline`` (the
+    process's own heap, globals and stacks before the first map; default:
+    measured on the real toolchain of ``go``, see ``pymap.Baseline``).
 
     The model itself: ``max_alloc`` bounds one modelled allocation and
     ``model_memory`` the C core's total memory for this runtime (both
@@ -113,7 +115,7 @@ class Runtime(Frozen):
     """
 
     __slots__ = ("_rand", "_rand_errors", "_handle", "_ptr", "go", "seed", "baseline",
-                 "_gomaxprocs", "_trace", "_trace_lock", "__weakref__")
+                 "_gomaxprocs", "__weakref__")
     _copy_hint = "make another Runtime with the same arguments"
 
     def __init__(
@@ -130,11 +132,13 @@ class Runtime(Frozen):
         gctrace: bool = False,
         baseline: Optional[Baseline] = None,
         model_memory: Optional[int] = None,
+        gctrace_keep: int = lib.PM_GCTRACE_KEEP,
     ) -> None:
         init_once(self, "_ptr")
         vi = _version_index(go)
         gogc_c = _heap.check_gogc(gogc)
         limit_c = _heap.check_memory_limit(memory_limit)
+        keep_c = _heap.check_gctrace_keep(gctrace_keep)
         if isinstance(gomaxprocs, bool) or not isinstance(gomaxprocs, int):
             raise TypeError(f"gomaxprocs must be an int, not {type(gomaxprocs).__name__}")
         if not 1 <= gomaxprocs <= 1024:
@@ -193,8 +197,10 @@ class Runtime(Frozen):
         set_attr(self, "seed", seed if rand is None else None)
         set_attr(self, "baseline", baseline)
         set_attr(self, "_gomaxprocs", gomaxprocs)
-        set_attr(self, "_trace", _heap.GCTrace())
-        set_attr(self, "_trace_lock", threading.Lock())
+        if keep_c != lib.PM_GCTRACE_KEEP:
+            rc = lib.pm_gctrace_set_keep(self._ptr, keep_c)
+            if rc != lib.PM_OK:
+                raise_for(rc, self)
 
     # -- the Go heap -------------------------------------------------------
 
@@ -216,14 +222,39 @@ class Runtime(Frozen):
 
     def advance(self, seconds: float) -> None:
         """Let `seconds` of virtual time pass: sysmon's periodic GC runs every
-        2 minutes after the last cycle (once one happened; never with GOGC off)."""
-        lib.pm_advance(self._ptr, _heap.check_seconds(seconds))
+        2 minutes after the last cycle (once one happened; never with GOGC off).
+        Ctrl-C stops it between two cycles (KeyboardInterrupt; the clock
+        stands at the last cycle that ran)."""
+        rc = lib.pm_advance(self._ptr, _heap.check_seconds(seconds))
+        if rc:
+            raise_for(rc, self)
 
     @property
     def gctrace(self) -> list[str]:
-        """Every GODEBUG=gctrace=1 line so far, in Go's format."""
-        with self._trace_lock:
-            return self._trace.lines(self._ptr)
+        """The last ``gctrace_keep`` GODEBUG=gctrace=1 lines (10,000 by
+        default), oldest first, in Go's format.  Go's gctrace is a stream: the
+        runtime keeps a ring of the latest lines, so a program running
+        millions of cycles holds a bounded text; ``gctrace_total`` counts every
+        line ever produced, and ``Runtime(gctrace=True)`` also streams each
+        line to stderr as it happens."""
+        return _heap.gctrace_lines(self._ptr)
+
+    @property
+    def gctrace_total(self) -> int:
+        """Lines of gctrace produced since the runtime started, kept or not."""
+        return _heap.gctrace_state(self._ptr).lines
+
+    @property
+    def gctrace_keep(self) -> int:
+        """How many of the latest gctrace lines the runtime keeps (``gctrace``);
+        0 keeps only the count.  Setting it drops the oldest lines beyond it."""
+        return _heap.gctrace_state(self._ptr).keep
+
+    @gctrace_keep.setter
+    def gctrace_keep(self, value: int) -> None:
+        rc = lib.pm_gctrace_set_keep(self._ptr, _heap.check_gctrace_keep(value))
+        if rc:
+            raise_for(rc, self)
 
     @property
     def gogc(self) -> Optional[int]:
@@ -352,7 +383,7 @@ def pm_py_rand(ctx: Any, purpose: int, err: Any) -> int:
 
 
 _default_rt: Optional[Runtime] = None
-_default_lock = threading.Lock()
+_default_lock = ForkSafeLock()   # unlocked in a forked child
 
 
 def default_runtime() -> Runtime:

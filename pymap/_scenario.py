@@ -32,6 +32,12 @@ complex kinds ``T(i)``, strings ``"key-<i>"``, ``*[N]byte`` a fresh
 of the map the step acted on last, the runtime's MemStats after it and the
 gctrace lines it produced.  The pools are the result's ``pools``, made
 fresh for each run.
+
+Bounds and Ctrl-C: a program whose work (map operations, repeat iterations
+and GC cycles, counted through every repeat) exceeds ``MAX_WORK`` = 2**48 is
+a ValueError when it is compiled.  Ctrl-C during ``run()`` stops it between
+two operations: the KeyboardInterrupt names the record and carries
+``e.result``, the steps and maps reached, as every failed run does.
 """
 from __future__ import annotations
 
@@ -106,7 +112,7 @@ class Step:
     result: int        #: lookups: hits; deletes: deletions; iterate/copy: entries ranged over; insert: inserts
     ops: int           #: map operations the step executed
     memstats: MemStats  #: the runtime's MemStats after the step
-    gctrace: tuple[str, ...]  #: gctrace lines the step produced
+    gctrace: tuple[str, ...]  #: gctrace lines the step produced (those the runtime's ring still keeps)
     impl: str = "classic"     #: "classic" or "swiss": which fields above and below apply
     dir_len: int = 0          #: Swiss: directory entries (0: small map or no storage)
     ntables: int = 0          #: Swiss: distinct tables
@@ -122,6 +128,30 @@ class ScenarioResult:
 
 
 MAX_SLOTS = 1 << 16    # map slots of one scenario
+MAX_WORK = lib.PM_MAX_WORK   # 2**48: map operations + repeat iterations + GC cycles of one run
+_RANGE_OPS = (lib.PM_OP_INSERT_RANGE, lib.PM_OP_DELETE_RANGE, lib.PM_OP_LOOKUP_RANGE)
+_FORCEGC_NS = 120 * 10**9   # advance: a periodic GC cycle per 2 minutes
+
+
+def _work(records: list[tuple[int, int, int, int, int]], lo: int, hi: int, mult: int) -> int:
+    """Work of records [lo, hi) run `mult` times: map operations, repeat
+    iterations and GC cycles (an iterate or copy counts 1: its length is
+    bounded by the map's memory)."""
+    total, i = 0, lo
+    while i < hi:
+        code, _, a, b, c = records[i]
+        if code == lib.PM_OP_REPEAT:
+            total += mult * a + _work(records, i + 1, i + 1 + b, mult * a)
+            i += 1 + b
+            continue
+        if code in _RANGE_OPS:
+            total += mult * len(range(a, b, c))
+        elif code == lib.PM_OP_ADVANCE:
+            total += mult * (1 + a // _FORCEGC_NS)
+        else:
+            total += mult
+        i += 1
+    return total
 
 
 def _slot_field(op: str, name: str, v: Any) -> int:
@@ -169,6 +199,11 @@ class Scenario(Frozen):
         set_attr(self, "_npools", 0)
         set_attr(self, "ops", ops)
         set_attr(self, "_nsteps", self._compile(ops, "ops", top=True))
+        work = _work(self._records, 0, len(self._records), 1)
+        if work > MAX_WORK:
+            raise ValueError(f"ops: the program would run {work:.3g} operations, loop iterations and GC "
+                             f"cycles, more than one run may do (2**48 = {MAX_WORK:.3g}: months of "
+                             "work); lower its repeat counts or ranges")
         if maps is not None:
             if isinstance(maps, bool) or not isinstance(maps, int):
                 raise TypeError(f"maps (the number of map slots) must be an int, not {type(maps).__name__}")
@@ -248,6 +283,9 @@ class Scenario(Frozen):
                 continue
             if name == "repeat":
                 count = _int_field(w, "count", d["count"], lo=0)
+                if count > MAX_WORK:
+                    raise ValueError(f"{w}: a repeat count of {count} is more than one run may do "
+                                     f"(at most 2**48 = {MAX_WORK:,})")
                 pos = len(self._records)
                 self._records.append((code, 0, count, 0, 0))
                 self._compile(d["body"], f"{w}.body")
@@ -310,7 +348,7 @@ class Scenario(Frozen):
         failed = ffi.new("int64_t *")
         pools = [rt.new_pool() for _ in range(self._npools)]
         cpools = ffi.new("pm_pool *[]", [p._ptr for p in pools] or [ffi.NULL])
-        trace_start = lib.pm_gctrace_read(rt._ptr, 0, ffi.NULL, 0)
+        trace_start = _heap.gctrace_state(rt._ptr).end
         for k, ptr in given:
             lib.pm_map_retain(ptr)
             slots[k] = ptr
@@ -322,21 +360,21 @@ class Scenario(Frozen):
                 final[k] = GoMap._adopt(slots[k], MapType._of(lib.pm_map_type(slots[k])), rt)
         n = nsnaps[0]
         trace_end = snaps[n - 1].gctrace_end if n else trace_start
-        buf = ffi.new("char[]", max(trace_end - trace_start, 1))
-        lib.pm_gctrace_read(rt._ptr, trace_start, buf, trace_end - trace_start)
-        text = ffi.unpack(buf, trace_end - trace_start).decode()
+        # The lines the runtime's ring still keeps (Step.gctrace).
+        text_start, text = _heap.gctrace_text(rt._ptr, trace_start, trace_end)
         steps, prev = [], trace_start
         for i in range(n):
             end = snaps[i].gctrace_end
-            lines = tuple(text[prev - trace_start:end - trace_start].splitlines())
-            steps.append(self._step(snaps[i], lines))
+            lo, hi = max(prev, text_start) - text_start, max(end, text_start) - text_start
+            steps.append(self._step(snaps[i], tuple(text[lo:hi].splitlines())))
             prev = end
         result = ScenarioResult(steps, final, pools)
         if rc:
             try:
                 _raise(rc, rt)
-            except Exception as e:
-                e.args = (f"scenario record {failed[0]}: {e.args[0] if e.args else e}",) + e.args[1:]
+            except (Exception, KeyboardInterrupt) as e:   # KeyboardInterrupt: Ctrl-C stopped the run
+                where = f"scenario record {failed[0]}" if failed[0] >= 0 else "scenario"
+                e.args = (f"{where}: {e.args[0] if e.args else e}",) + e.args[1:]
                 e.result = result  # type: ignore[attr-defined]  # the steps and maps reached
                 raise
         return result

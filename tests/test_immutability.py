@@ -21,7 +21,7 @@ import pymap
 
 # Settable properties: the documented knobs, validated by the C-facing setter
 # (Runtime's heap knobs; an empty map's hash seed).
-SETTABLE = {"gogc", "memory_limit", "max_alloc", "model_memory", "hash0", "seed"}
+SETTABLE = {"gogc", "memory_limit", "max_alloc", "model_memory", "gctrace_keep", "hash0", "seed"}
 
 JUNK: list[Any] = [None, True, -5, 1 << 24, 1 << 70, 1.5, "x", b"\xff", object()]
 

@@ -25,6 +25,12 @@
  * Locking.  A bulk call holds the map's write lock (read lock for lookups)
  * for its whole duration: another thread touching the map meanwhile gets
  * the concurrent-access error, as it would mid-way through a Go loop.
+ *
+ * Ctrl-C.  Every loop polls for a SIGINT every PM_INTR_EVERY operations
+ * (process.c) and stops between two of them with PM_EINTR, which reports
+ * *done like every other failure: the first *done operations took effect.
+ * A range of more than PM_MAX_WORK (2**48) items is refused up front: no
+ * call could finish it.
  */
 #include <stdlib.h>
 #include "pymap.h"
@@ -161,8 +167,13 @@ int pm_assign_many(pm_map *h, const pm_vec *keys, const pm_vec *elems, int64_t *
         rc = vec_check(elems, t->elem_kind, t->elemsize, n, "elems", true);
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
         return rc;
+    pm_intr_enter();
     unsigned char hdr[16];
     for (int64_t i = 0; i < n; i++) {
+        if (pm_intr_poll((uint64_t)i)) {
+            rc = PM_EINTR;
+            break;
+        }
         size_t elen;
         const uint8_t *e = vec_elem(t, elems, i, &elen);
         vec_prefetch(h, keys, i, hdr);
@@ -171,7 +182,7 @@ int pm_assign_many(pm_map *h, const pm_vec *keys, const pm_vec *elems, int64_t *
         *done = i + 1;
     }
     pm_unlock_write(h);
-    return rc;
+    return pm_intr_leave(rc);
 }
 
 int pm_access_many(pm_map *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *found_out, int64_t *done)
@@ -186,9 +197,14 @@ int pm_access_many(pm_map *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *f
     }
     if (rc != PM_OK || (rc = pm_lock_read(h)) != PM_OK)
         return rc;
+    pm_intr_enter();
     uint32_t es = image_size(t->elem_kind, t->elemsize);
     unsigned char hdr[16];
     for (int64_t i = 0; i < n; i++) {
+        if (pm_intr_poll((uint64_t)i)) {
+            rc = PM_EINTR;
+            break;
+        }
         unsigned char *k, *e;
         uint8_t *out = elems_out + (uint64_t)i * es;
         vec_prefetch(h, keys, i, hdr);
@@ -205,7 +221,7 @@ int pm_access_many(pm_map *h, const pm_vec *keys, uint8_t *elems_out, uint8_t *f
         *done = i + 1;
     }
     pm_unlock_read(h);
-    return rc;
+    return pm_intr_leave(rc);
 }
 
 void pm_release_strings(const uint8_t *headers, int64_t n)
@@ -223,8 +239,13 @@ int pm_delete_many(pm_map *h, const pm_vec *keys, int64_t *deleted, int64_t *don
     int rc = vec_check(keys, t->key_kind, t->keysize, n, "keys", false);
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
         return rc;
+    pm_intr_enter();
     unsigned char hdr[16];
     for (int64_t i = 0; i < n; i++) {
+        if (pm_intr_poll((uint64_t)i)) {
+            rc = PM_EINTR;
+            break;
+        }
         int d;
         vec_prefetch(h, keys, i, hdr);
         if ((rc = map_delete_locked(h, vec_key(t, keys, i, hdr), &d)) != PM_OK)
@@ -233,7 +254,7 @@ int pm_delete_many(pm_map *h, const pm_vec *keys, int64_t *deleted, int64_t *don
         *done = i + 1;
     }
     pm_unlock_write(h);
-    return rc;
+    return pm_intr_leave(rc);
 }
 
 /* ---- range values ---- */
@@ -289,6 +310,11 @@ int pm_range_ok(const pm_maptype *t, int64_t start, int64_t stop, int64_t step, 
     int64_t n = pm_range_len(start, stop, step);
     if (n == 0)
         return range_kind_ok(t->key_kind, t->keysize, 0, 0, false, "key");
+    if ((uint64_t)n > PM_MAX_WORK) {
+        set_error("a range of %lld items is more work than one call may do (at most 2**48 = %llu: "
+                  "about 160 days of inserts); split it", (long long)n, (unsigned long long)PM_MAX_WORK);
+        return PM_EARG;
+    }
     int64_t last = (int64_t)((__int128)start + (__int128)(n - 1) * step);
     int64_t lo = start < last ? start : last, hi = start < last ? last : start;
     int rc = range_kind_ok(t->key_kind, t->keysize, lo, hi, false, "key");
@@ -366,9 +392,10 @@ int pm_assign_range(pm_map *h, int64_t start, int64_t stop, int64_t step, int64_
     int rc = pm_range_ok(t, start, stop, step, 1);
     if (rc != PM_OK || (rc = pm_lock_write(h)) != PM_OK)
         return rc;
+    pm_intr_enter();
     rc = pm_range_assign_locked(h, start, step, pm_range_len(start, stop, step), done);
     pm_unlock_write(h);
-    return rc;
+    return pm_intr_leave(rc);
 }
 
 int pm_range_assign_locked(pm_map *h, int64_t start, int64_t step, int64_t n, int64_t *done)
@@ -378,6 +405,8 @@ int pm_range_assign_locked(pm_map *h, int64_t start, int64_t step, int64_t n, in
     char ktext[32], etext[32];
     bool big_elem = image_size(t->elem_kind, t->elemsize) > KEY_RANGE_IMG;
     for (int64_t j = 0; j < n; j++) {
+        if (pm_intr_poll((uint64_t)j))
+            return PM_EINTR;
         int64_t i = (int64_t)((uint64_t)start + (uint64_t)j * (uint64_t)step);
         if (j + PREFETCH_AHEAD < n)
             pm_range_prefetch(h, i, step, kimg, ktext);

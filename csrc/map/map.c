@@ -16,6 +16,10 @@
  * Invariants.  A map's reference count covers the Python handle, live
  * iterators and pool slots; the last release calls ops->destroy and frees
  * the header.  Every entry point either completes or changes nothing.
+ *
+ * fork().  The try-locks never spin, so a fork does not wait for them: in
+ * the child a map another thread was inside keeps that thread's lock, and
+ * every operation on it is Go's concurrent-access error (process.c).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -70,6 +74,9 @@ void pm_map_release(pm_map *m)
 {
     if (!m || __atomic_sub_fetch(&m->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
         return;
+    if (__atomic_load_n(&m->busy, __ATOMIC_ACQUIRE) != 0)
+        return;   /* only in a fork()ed child: a thread of the parent was inside it, perhaps
+                     mid-write; leave its memory alone rather than free it (process.c) */
     m->ops->destroy(m);
     map_free_header(m);
 }
@@ -353,9 +360,19 @@ int pm_map_memory(pm_map *m, pm_memory *out)
     int how = pm_map_read_lock(m);
     if (how < 0)
         return how;
-    /* Readers may walk in parallel, but the walk marks objects: one at a time. */
-    while (__atomic_exchange_n(&m->walking, 1, __ATOMIC_ACQUIRE))
-        ;
+    /* Readers may walk in parallel, but the walk marks objects: one at a time.
+     * The flag holds the walker's fork generation + 1: one left by a thread of
+     * the parent process at a fork() is taken over in the child (the marks
+     * are per walk, so a walk cut short leaves nothing to undo). */
+    int me = (int)(pm_fork_generation() & 0x3fffffff) + 1;
+    for (;;) {
+        int cur = 0;
+        if (__atomic_compare_exchange_n(&m->walking, &cur, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            break;
+        if (cur != me && __atomic_compare_exchange_n(&m->walking, &cur, me, false, __ATOMIC_ACQUIRE,
+                                                     __ATOMIC_RELAXED))
+            break;
+    }
     memset(out, 0, sizeof *out);
     m->ops->memory(m, out);
     out->allocated = m->allocated;

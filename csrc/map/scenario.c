@@ -29,8 +29,15 @@
  * set_memory_limit.  pool_put hands the slot's map to pools[a] and empties
  * the slot (the program's variable no longer holds it); pool_get fills the
  * slot from the pool, or with New (a fresh make) when the pool is empty.
- * Every snapshot carries the heap's MemStats and the gctrace length, so the
- * caller can attribute each trace line to the step that produced it.
+ * Every snapshot carries the heap's MemStats and the gctrace end offset, so
+ * the caller can attribute each trace line to the step that produced it.
+ *
+ * Ctrl-C.  The runner polls for a SIGINT before every record and every
+ * repeat iteration, and its range and iteration loops every PM_INTR_EVERY
+ * operations (process.c): a SIGINT stops the program between two
+ * operations with PM_EINTR, like any failing op (*failed names the record,
+ * the slots and snapshots are what the program reached).  A repeat count
+ * over PM_MAX_WORK is refused up front.
  */
 #include <stdlib.h>
 #include "pymap.h"
@@ -63,6 +70,11 @@ static int validate(const runner *r, int64_t lo, int64_t hi)
         if (o->op == PM_OP_REPEAT) {
             if (o->a < 0 || o->b < 0 || o->b > hi - i - 1) {
                 set_error("op %lld: repeat needs count >= 0 and a body inside the program", (long long)i);
+                return PM_EARG;
+            }
+            if ((uint64_t)o->a > PM_MAX_WORK) {
+                set_error("op %lld: a repeat count of %lld is more work than one run may do (at most 2**48)",
+                          (long long)i, (long long)o->a);
                 return PM_EARG;
             }
             int rc = validate(r, i + 1, i + 1 + o->b);
@@ -124,6 +136,8 @@ static int range_keys(runner *r, pm_map *h, const pm_op *o, bool del)
     unsigned char kimg[KEY_RANGE_IMG];
     char text[32];
     for (int64_t j = 0; j < n; j++) {
+        if (pm_intr_poll((uint64_t)j))
+            return PM_EINTR;
         int64_t i = (int64_t)((uint64_t)o->a + (uint64_t)j * (uint64_t)o->c);
         if (j + PREFETCH_AHEAD < n)
             pm_range_prefetch(h, i, o->c, kimg, text);
@@ -154,7 +168,11 @@ static int range_over(runner *r, pm_map *src, pm_map *dst)
         rc = PM_ERAND;
     const pm_maptype *t = src->t;
     bool strelem = t->elem_kind == PM_KIND_STRING;
-    while (rc == PM_OK && it.key) {
+    for (uint64_t j = 0; rc == PM_OK && it.key; j++) {
+        if (pm_intr_poll(j)) {
+            rc = PM_EINTR;
+            break;
+        }
         r->result++;
         if (dst) {
             const uint8_t *e = it.elem;
@@ -183,6 +201,8 @@ static int run_one(runner *r, int64_t i)
     int rc = PM_OK;
     r->last_op = o->op;
     *r->failed = i;
+    if (pm_intr_check())
+        return PM_EINTR;    /* before the record: it did not run */
     switch (o->op) {    /* the runtime's ops: no slot */
     case PM_OP_GC:
         pm_gc(r->rt);
@@ -191,8 +211,7 @@ static int run_one(runner *r, int64_t i)
         pm_free_os_memory(r->rt);
         return PM_OK;
     case PM_OP_ADVANCE:
-        pm_advance(r->rt, (uint64_t)o->a);
-        return PM_OK;
+        return pm_advance(r->rt, (uint64_t)o->a);
     case PM_OP_SET_GOGC:
         pm_set_gogc(r->rt, o->a);
         return PM_OK;
@@ -313,6 +332,10 @@ static int run_block(runner *r, int64_t lo, int64_t hi)
         const pm_op *o = &r->ops[i];
         if (o->op == PM_OP_REPEAT) {
             for (int64_t k = 0; k < o->a; k++) {
+                if (pm_intr_check()) {
+                    *r->failed = i;     /* the repeat stopped between two iterations */
+                    return PM_EINTR;
+                }
                 int rc = run_block(r, i + 1, i + 1 + o->b);
                 if (rc != PM_OK)
                     return rc;
@@ -335,7 +358,7 @@ static int snapshot(const runner *r, pm_snapshot *s)
     s->result = r->result;
     s->ops = r->nops;
     pm_memstats_read(r->rt, &s->ms);
-    s->gctrace_end = pm_gctrace_read(r->rt, 0, NULL, 0);
+    s->gctrace_end = pm_gctrace_read(r->rt, NULL, NULL, 0);
     pm_map *h = r->last_map >= 0 ? r->maps[r->last_map] : NULL;
     if (!h)
         return PM_OK;
@@ -375,6 +398,7 @@ int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_map **ma
     if (rc != PM_OK)
         return rc;
     *failed = -1;
+    pm_intr_enter();
     for (int64_t i = 0; i < nops; i++) {
         const pm_op *o = &ops[i];
         int64_t end = o->op == PM_OP_REPEAT ? i + 1 + o->b : i + 1;
@@ -387,9 +411,9 @@ int pm_run(pm_runtime *rt, pm_maptype *const *types, int32_t ntypes, pm_map **ma
             rc = src;
         }
         if (rc != PM_OK)
-            return rc;
+            return pm_intr_leave(rc);
         i = end - 1;
     }
     *failed = -1;
-    return PM_OK;
+    return pm_intr_leave(PM_OK);
 }

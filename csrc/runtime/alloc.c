@@ -28,8 +28,9 @@
  * at most FREELIST_MAX_OBJECT bytes, FREELIST_MAX_BYTES held in all,
  * FREELIST_BINS distinct sizes; anything beyond goes back to malloc.  It
  * is process-wide (maps of every runtime share it) behind a spin lock,
- * since cffi releases the GIL.  It never touches `charged` or `allocated`:
- * what Go would pay is decided before the model asks for memory.
+ * since cffi releases the GIL; a fork() takes it too (process.c).  It
+ * never touches `charged` or `allocated`: what Go would pay is decided
+ * before the model asks for memory.
  *
  * The Go heap.  gc_alloc also takes the object's slot in the runtime's
  * modelled heap (heap_alloc, heap.c: spans, tiny blocks, MemStats, the GC)
@@ -180,6 +181,12 @@ static void fl_lock(void)
 }
 
 static void fl_unlock(void) { __atomic_store_n(&freelist.lock, 0, __ATOMIC_RELEASE); }
+
+/* fork(): taken before, released after in the parent, reset in the child
+ * (process.c); the lock is a leaf, taken after every heap lock. */
+void fl_fork_lock(void) { fl_lock(); }
+void fl_fork_unlock(void) { fl_unlock(); }
+void fl_fork_reinit(void) { __atomic_store_n(&freelist.lock, 0, __ATOMIC_RELAXED); }
 
 static fl_bin *fl_find(uint64_t total, bool create)
 {

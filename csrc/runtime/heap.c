@@ -74,6 +74,18 @@
  *
  * Timing is a documented cost model, not a measurement (gctrace's clock
  * and cpu fields, the @ time and the % column): see COST_* below.
+ *
+ * gctrace is a stream in Go (stderr).  The model echoes it there when asked
+ * and keeps the last trace_keep lines (PM_GCTRACE_KEEP, 10,000, by default)
+ * in a ring, with the count of every line ever produced: a program that
+ * runs millions of cycles holds a bounded text.  Text is addressed by byte
+ * offsets counted from the runtime's first line, so a reader that saw the
+ * text up to offset x asks for what came after x and learns where the kept
+ * text starts if older lines left the ring meanwhile.
+ *
+ * Long loops.  advance() runs up to 83,334 periodic cycles in one call: it
+ * polls for Ctrl-C before each (process.c) and lets a waiting fork() take
+ * the lock between two; a single cycle is bounded by the heap's size.
  */
 #define _XOPEN_SOURCE 700   /* sched_yield under -std=c11 */
 #include <sched.h>
@@ -144,7 +156,8 @@ typedef struct tinyblock {
  * Recursive, since a GC inside an allocation frees (pool cleanup releases
  * maps), and cheap, since every modelled allocation and free takes it: a
  * spin lock owned by a thread token, yielding while another thread holds
- * it (a GC cycle can take a while). */
+ * it (a GC cycle can take a while).  A fork() takes it before forking and
+ * the child re-initialises it (process.c). */
 
 static _Thread_local char thread_token;
 
@@ -172,6 +185,26 @@ void heap_unlock(mheap *hp)
         __atomic_store_n(&hp->lock_owner, NULL, __ATOMIC_RELEASE);
 }
 
+/* In a fork()ed child (process.c): the thread that held the lock, if any, is
+ * not there; the fork's prepare handler waited until the heap was consistent. */
+void heap_lock_reinit(mheap *hp)
+{
+    hp->lock_depth = 0;
+    __atomic_store_n(&hp->lock_owner, NULL, __ATOMIC_RELEASE);
+}
+
+/* A fork() is waiting for this lock, held (once) across a long loop: let it
+ * in, and take the lock back once the fork is done. */
+static void heap_let_fork_in(mheap *hp)
+{
+    if (!pm_fork_waiting() || hp->lock_depth != 1)
+        return;
+    heap_unlock(hp);
+    while (pm_fork_waiting())
+        sched_yield();
+    heap_lock(hp);
+}
+
 static void heap_commit(mheap *hp, bool sweep_done);
 
 /* GOGC and what it derives: heapMinimum = 4 MiB * GOGC/100 (0 when off). */
@@ -189,6 +222,7 @@ int pm_heap_init(pm_runtime *rt)
     hp->gomaxprocs = 2;
     hp->cons_mark = PM_DEFAULT_CONS_MARK;
     hp->triggered = NO_TRIGGER;
+    hp->trace_keep = PM_GCTRACE_KEEP;
     heap_commit(hp, true);
     hp->init = true;
     return PM_OK;
@@ -254,6 +288,7 @@ void pm_heap_destroy(pm_runtime *rt)
     }
     free(hp->tiny);
     free(hp->trace);
+    free(hp->trace_offs);
     pm_pools_destroy(rt);
     hp->init = false;
 }
@@ -436,27 +471,99 @@ static void heap_commit(mheap *hp, bool sweep_done)
 
 /* ---- gctrace ---- */
 
+/* The ring's bytes: text byte a lives at trace[a % trace_cap]. */
+static void ring_put(char *ring, uint64_t cap, uint64_t a, const char *src, uint64_t n)
+{
+    uint64_t at = a % cap, first = n < cap - at ? n : cap - at;
+    memcpy(ring + at, src, first);
+    memcpy(ring, src + first, n - first);
+}
+
+static void ring_get(const char *ring, uint64_t cap, uint64_t a, char *dst, uint64_t n)
+{
+    uint64_t at = a % cap, first = n < cap - at ? n : cap - at;
+    memcpy(dst, ring + at, first);
+    memcpy(dst + first, ring, n - first);
+}
+
+/* Drop the oldest kept line. */
+static void trace_drop_oldest(mheap *hp)
+{
+    uint64_t oldest = hp->trace_lines - hp->trace_kept;
+    hp->trace_kept--;
+    hp->trace_start = hp->trace_kept ? hp->trace_offs[(oldest + 1) % hp->trace_keep] : hp->trace_end;
+}
+
+/* Move the kept text into a ring of cap bytes (>= the kept bytes) and the
+ * line index to `keep` entries (>= the kept lines).  false: out of memory,
+ * nothing changed. */
+static bool trace_relayout(mheap *hp, uint64_t cap, uint64_t keep)
+{
+    uint64_t n = hp->trace_end - hp->trace_start;
+    char *ring = cap ? malloc(cap) : NULL;
+    uint64_t *offs = keep ? malloc(keep * sizeof *offs) : NULL;
+    if ((cap && !ring) || (keep && !offs)) {
+        free(ring);
+        free(offs);
+        return false;
+    }
+    if (n) {
+        char *tmp = malloc(n);
+        if (!tmp) {
+            free(ring);
+            free(offs);
+            return false;
+        }
+        ring_get(hp->trace, hp->trace_cap, hp->trace_start, tmp, n);
+        ring_put(ring, cap, hp->trace_start, tmp, n);
+        free(tmp);
+    }
+    for (uint64_t i = hp->trace_lines - hp->trace_kept; i < hp->trace_lines; i++)
+        offs[i % keep] = hp->trace_offs[i % hp->trace_keep];
+    free(hp->trace);
+    free(hp->trace_offs);
+    hp->trace = ring;
+    hp->trace_cap = cap;
+    hp->trace_offs = offs;
+    hp->trace_keep = keep;
+    return true;
+}
+
+/* One gctrace line: counted, echoed, and kept in the ring in place of the
+ * oldest once trace_keep lines are kept (Go's own output is a stream). */
 static void trace_append(mheap *hp, const char *line)
 {
-    size_t n = strlen(line);
-    if (hp->trace_len + n + 1 > hp->trace_cap) {
-        size_t cap = hp->trace_cap ? hp->trace_cap * 2 : 4096;
-        while (cap < hp->trace_len + n + 1)
-            cap *= 2;
-        char *p = realloc(hp->trace, cap);
-        if (!p)
-            return;      /* the trace is a diagnostic: losing a line beats failing the GC */
-        hp->trace = p;
-        hp->trace_cap = cap;
-    }
-    memcpy(hp->trace + hp->trace_len, line, n);
-    hp->trace_len += n;
-    hp->trace[hp->trace_len] = 0;
-    hp->trace_lines++;
+    uint64_t n = strlen(line);
     if (hp->echo) {
         fputs(line, stderr);
         fflush(stderr);
     }
+    if (hp->trace_keep == 0) {
+        hp->trace_start = hp->trace_end += n;
+        hp->trace_lines++;
+        return;
+    }
+    if (hp->trace_kept == hp->trace_keep)
+        trace_drop_oldest(hp);
+    uint64_t need = hp->trace_end - hp->trace_start + n;
+    if (need > hp->trace_cap || !hp->trace_offs) {
+        uint64_t cap = hp->trace_cap ? hp->trace_cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        if (!trace_relayout(hp, cap, hp->trace_keep)) {
+            /* The trace is a diagnostic: losing lines beats failing the GC.
+             * The ring restarts empty after the lost line. */
+            hp->trace_start = hp->trace_end += n;
+            hp->trace_kept = 0;
+            hp->trace_lines++;
+            return;
+        }
+    }
+    hp->trace_offs[hp->trace_lines % hp->trace_keep] = hp->trace_end;
+    ring_put(hp->trace, hp->trace_cap, hp->trace_end, line, n);
+    hp->trace_end += n;
+    hp->trace_kept++;
+    hp->trace_lines++;
 }
 
 /* itoaDiv: val with a decimal point `dec` digits from the right. */
@@ -864,26 +971,37 @@ void pm_free_os_memory(pm_runtime *rt)
 }
 
 /* Advance the virtual clock; sysmon's periodic GC fires every 2 minutes
- * after the last one, once a first GC has happened, never with GOGC off. */
-void pm_advance(pm_runtime *rt, uint64_t ns)
+ * after the last one, once a first GC has happened, never with GOGC off.
+ * A call runs up to 83,334 cycles: it polls for Ctrl-C before each (the
+ * clock then stands at the last cycle that ran) and lets a waiting fork()
+ * in between two. */
+int pm_advance(pm_runtime *rt, uint64_t ns)
 {
     mheap *hp = &rt->heap;
+    int rc = PM_OK;
     if (ns > MAX_ADVANCE_NS)
         ns = MAX_ADVANCE_NS;            /* bounded work (and gctrace lines) per call */
+    pm_intr_enter();
     heap_lock(hp);
     if (ns)
         gc_finish_pending(rt);          /* the mark phase completes as time passes */
     uint64_t end = hp->clock + ns < hp->clock ? UINT64_MAX : hp->clock + ns;
     while (hp->gogc >= 0 && hp->num_gc > 0 && end > hp->last_gc &&
            end - hp->last_gc > forcegcperiod) {
+        if (pm_intr_check()) {
+            rc = PM_EINTR;
+            break;
+        }
+        heap_let_fork_in(hp);
         uint64_t due = hp->last_gc + forcegcperiod + 1;
         if (hp->clock < due)
             hp->clock = due;
         gc_cycle(rt, GC_PERIODIC);
     }
-    if (end > hp->clock)
+    if (rc == PM_OK && end > hp->clock)
         hp->clock = end;
     heap_unlock(hp);
+    return pm_intr_leave(rc);
 }
 
 int64_t pm_set_gogc(pm_runtime *rt, int64_t gogc)
@@ -961,17 +1079,57 @@ void pm_memstats_read(pm_runtime *rt, pm_memstats *out)
     heap_unlock(hp);
 }
 
-uint64_t pm_gctrace_read(pm_runtime *rt, uint64_t from, char *buf, uint64_t cap)
+void pm_gctrace_state_read(pm_runtime *rt, pm_gctrace_state *out)
 {
     mheap *hp = &rt->heap;
     heap_lock(hp);
-    uint64_t len = hp->trace_len;
-    if (buf && from < len) {
-        uint64_t n = len - from < cap ? len - from : cap;
-        memcpy(buf, hp->trace + from, n);
+    out->start = hp->trace_start;
+    out->end = hp->trace_end;
+    out->lines = hp->trace_lines;
+    out->kept = hp->trace_kept;
+    out->keep = hp->trace_keep;
+    out->bytes_held = hp->trace_cap + (hp->trace_offs ? hp->trace_keep * sizeof *hp->trace_offs : 0);
+    heap_unlock(hp);
+}
+
+uint64_t pm_gctrace_read(pm_runtime *rt, uint64_t *from, char *buf, uint64_t cap)
+{
+    mheap *hp = &rt->heap;
+    heap_lock(hp);
+    uint64_t end = hp->trace_end;
+    if (from && *from < hp->trace_start)
+        *from = hp->trace_start;    /* older lines left the ring */
+    if (from && buf && *from < end) {
+        uint64_t n = end - *from < cap ? end - *from : cap;
+        ring_get(hp->trace, hp->trace_cap, *from, buf, n);
     }
     heap_unlock(hp);
-    return len;
+    return end;
+}
+
+int pm_gctrace_set_keep(pm_runtime *rt, uint64_t keep)
+{
+    if (keep > PM_GCTRACE_KEEP_MAX) {
+        set_error("gctrace_keep must be in [0, %d] lines", PM_GCTRACE_KEEP_MAX);
+        return PM_EARG;
+    }
+    mheap *hp = &rt->heap;
+    heap_lock(hp);
+    uint64_t start = hp->trace_start, kept = hp->trace_kept;
+    while (hp->trace_kept > keep)
+        trace_drop_oldest(hp);
+    int rc = PM_OK;
+    uint64_t n = hp->trace_end - hp->trace_start, cap = n ? 4096 : 0;
+    while (cap < n)
+        cap *= 2;
+    if ((keep != hp->trace_keep || cap < hp->trace_cap) && !trace_relayout(hp, cap, keep)) {
+        hp->trace_start = start;    /* nothing changed */
+        hp->trace_kept = kept;
+        set_error("out of memory: could not make a gctrace ring of %llu lines", (unsigned long long)keep);
+        rc = PM_ENOMEM;
+    }
+    heap_unlock(hp);
+    return rc;
 }
 
 int pm_heap_check(pm_runtime *rt)
@@ -1020,6 +1178,17 @@ int pm_heap_check(pm_runtime *rt)
     if (rc == PM_OK && dead != hp->dead_bytes) {
         set_error("dead bytes %llu != span dead slots %llu", (unsigned long long)hp->dead_bytes,
                   (unsigned long long)dead);
+        rc = PM_EARG;
+    }
+    if (rc == PM_OK &&
+        (hp->trace_kept > hp->trace_keep || hp->trace_kept > hp->trace_lines ||
+         hp->trace_end - hp->trace_start > hp->trace_cap ||
+         (hp->trace_kept ? hp->trace_offs[(hp->trace_lines - hp->trace_kept) % hp->trace_keep] != hp->trace_start
+                         : hp->trace_start != hp->trace_end))) {
+        set_error("gctrace ring: %llu of %llu lines kept (ring of %llu), bytes [%llu, %llu) in %llu",
+                  (unsigned long long)hp->trace_kept, (unsigned long long)hp->trace_lines,
+                  (unsigned long long)hp->trace_keep, (unsigned long long)hp->trace_start,
+                  (unsigned long long)hp->trace_end, (unsigned long long)hp->trace_cap);
         rc = PM_EARG;
     }
     heap_unlock(hp);

@@ -6,7 +6,8 @@
  * Errors travel as PM_E* codes; the message beside a code (pm_last_error,
  * per thread) is for people and never parsed.  A runtime is reference
  * counted: the Python Runtime, every map and every pool hold it, so its
- * heap outlives whatever Python frees first.
+ * heap outlives whatever Python frees first.  Every live runtime is listed
+ * in process.c, whose fork handlers take its heap lock.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,6 +88,7 @@ pm_runtime *pm_runtime_new(int version, const uint64_t *hashkey, uint64_t seed,
         }
     }
     pm_hash_init_keys(rt);
+    pm_process_register(rt);        /* a fork() takes its heap lock (process.c) */
     return rt;
 }
 
@@ -96,6 +98,7 @@ void pm_runtime_release(pm_runtime *rt)
 {
     if (!rt || __atomic_sub_fetch(&rt->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
         return;
+    pm_process_unregister(rt);
     pm_heap_destroy(rt);
     free(rt);
 }

@@ -5,8 +5,9 @@
  * gives every map: the version table, the hash functions and the random
  * source (hash.c), key and elem kinds with their memory images, equality
  * and slot references (types.c), the one allocation seam and Go's size
- * classes (alloc.c), the modelled heap, pacer and gctrace (heap.c) and
- * sync.Pool (pool.c).  A map implementation (classic/, swiss/) reaches the
+ * classes (alloc.c), the modelled heap, pacer and gctrace (heap.c),
+ * sync.Pool (pool.c), and the process around them: Ctrl-C and fork()
+ * (process.c).  A map implementation (classic/, swiss/) reaches the
  * runtime only through the declarations below; the runtime reaches a map
  * only through the generic map header (map/gmap.h) and the release hooks
  * an implementation registers per object kind.
@@ -204,10 +205,13 @@ typedef struct mheap {
     /* the virtual clock and the timing cost model */
     uint64_t clock, last_gc, gc_cpu_ns, pause_total_ns;
     double gc_cpu_fraction;
-    /* gctrace lines */
-    char *trace;
-    size_t trace_len, trace_cap;
-    uint64_t trace_lines;
+    /* gctrace: a ring of the last trace_keep lines (heap.c) */
+    char *trace;                        /* trace_cap bytes: text byte a at trace[a % trace_cap] */
+    uint64_t trace_cap;
+    uint64_t trace_start, trace_end;    /* byte offsets of the kept text */
+    uint64_t *trace_offs;               /* trace_keep entries: line i starts at trace_offs[i % keep] */
+    uint64_t trace_keep, trace_kept;    /* lines the ring keeps / keeps now */
+    uint64_t trace_lines;               /* lines ever produced */
     struct pm_pool *pools;              /* every pool of this runtime (pool.c) */
 } mheap;
 
@@ -248,6 +252,7 @@ struct pm_runtime {
     pm_randfn randfn;
     void *randctx;
     uint64_t max_alloc;
+    struct pm_runtime *fork_next, *fork_prev;  /* the process's live runtimes (process.c) */
     /* The model's own memory: bytes the C core holds for this runtime's
      * objects (headers included), and the budget new work must stay under
      * (gc_check_alloc, map_assign_locked).  Atomic: maps of one runtime
@@ -311,6 +316,38 @@ void heap_lock(mheap *hp);
 void heap_unlock(mheap *hp);
 void pm_pools_cleanup(pm_runtime *rt);
 void pm_pools_destroy(pm_runtime *rt);
+
+/* Re-initialise a heap lock in a fork()ed child: no thread holds it there. */
+void heap_lock_reinit(mheap *hp);
+
+/* ---- process.c: Ctrl-C and fork() ---- */
+/* Long API calls bracket their loops with pm_intr_enter / pm_intr_leave
+ * (nesting allowed) and poll inside them: pm_intr_check on every expensive
+ * step (a GC cycle, a scenario record), pm_intr_poll(i) on iteration i of a
+ * cheap loop.  Either is true when a SIGINT is held for this thread's call
+ * (the message is set); the loop then stops between two operations and the
+ * call returns PM_EINTR.  pm_intr_leave turns a SIGINT that came after the
+ * last poll into PM_EINTR for a call that succeeded. */
+enum { PM_INTR_EVERY = 4096 };          /* cheap iterations between two polls (a power of 2) */
+void pm_intr_enter(void);
+int pm_intr_leave(int rc);
+bool pm_intr_check(void);
+static inline bool pm_intr_poll(uint64_t i)
+{
+    return (i & (PM_INTR_EVERY - 1)) == PM_INTR_EVERY - 1 && pm_intr_check();
+}
+/* Every live runtime is listed, so that a fork() can take every heap lock. */
+void pm_process_register(pm_runtime *rt);
+void pm_process_unregister(pm_runtime *rt);
+/* A fork() is waiting for the heap locks: a long holder lets it in (heap.c). */
+bool pm_fork_waiting(void);
+/* Forks this process descends through: a lock word holding an older value
+ * was left by a thread that does not exist here. */
+uint32_t pm_fork_generation(void);
+/* alloc.c's free-list lock, for the fork handlers. */
+void fl_fork_lock(void);
+void fl_fork_unlock(void);
+void fl_fork_reinit(void);
 
 /* ---- hash.c ---- */
 void pm_hash_init_keys(pm_runtime *rt);

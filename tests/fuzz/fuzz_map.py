@@ -211,7 +211,8 @@ def one_input(data: bytes) -> None:
     go = VERSIONS[r.byte() % len(VERSIONS)]
     key, elem = TYPES[r.byte() % len(TYPES)]
     seed = r.u16()
-    rt = pymap.Runtime(go=go, seed=seed, gomaxprocs=1 + seed % 3)
+    # A small gctrace ring (8..263 lines) so that inputs wrap it.
+    rt = pymap.Runtime(go=go, seed=seed, gomaxprocs=1 + seed % 3, gctrace_keep=8 + (seed >> 8))
     t = pymap.MapType(key, elem)
     n = pointee_size(elem)
     hints = [0, 0, 8, 9, 100, 1000, -1, 1 << 50]   # 8/9: a full small map (Swiss) or B = 0 -> 1
@@ -373,7 +374,7 @@ def one_input(data: bytes) -> None:
                     held.clear()
                     it = None
             else:
-                assert len(rt.gctrace) >= rt.memstats().num_gc
+                check_gctrace(rt)
         gcs_in_row = gcs_in_row + 1 if gc_op else 0
         m.check()
         assert len(m) == len(model), (len(m), len(model))
@@ -383,8 +384,17 @@ def one_input(data: bytes) -> None:
     rt.gc()
     rt.gc()
     check_heap(rt, m, model, exact=True)
-    numbered = [line for line in rt.gctrace if line.startswith("gc ")]
-    assert len(numbered) == rt.memstats().num_gc
+    check_gctrace(rt)
+
+
+def check_gctrace(rt: pymap.Runtime) -> None:
+    """The ring holds the latest min(total, keep) lines; its gc lines are
+    numbered consecutively up to NumGC, and every cycle was counted."""
+    lines, total, keep, num_gc = rt.gctrace, rt.gctrace_total, rt.gctrace_keep, rt.memstats().num_gc
+    assert len(lines) == min(total, keep), (len(lines), total, keep)
+    numbered = [int(line.split()[1]) for line in lines if line.startswith("gc ")]
+    assert numbered == list(range(num_gc - len(numbered) + 1, num_gc + 1)), numbered
+    assert num_gc <= total <= 2 * num_gc
 
 
 def random_inputs(n: int, seed: int = 0) -> list[bytes]:
