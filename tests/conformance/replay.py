@@ -156,6 +156,7 @@ class OpContext:
     iter_r: Optional[int] = None
     nested_hash0: Optional[int] = None  # hash0 after the nested op being run
     nan_target: Optional[int] = None    # old bucket a NaN delete's growWork must evacuate
+    nan_state: Optional[dict] = None    # where to look a NaN up (a clone's state; default: after)
 
 
 class ReplayRand:
@@ -211,7 +212,7 @@ class ReplayRand:
             return nan_draw_for(self.ctx.nan_target, None, B, self.m.hash0, self.bits)
         else:
             return 0  # a lookup of a NaN: the draw changes nothing
-        after = self.ctx.after
+        after = self.ctx.nan_state if self.ctx.nan_state is not None else self.ctx.after
         for j, chain in enumerate(after.get("buckets") or []):
             for b in chain:
                 th = bytes.fromhex(b["th"])
@@ -345,7 +346,15 @@ def _exec(m: pymap.GoMap, op: dict, res: Any, rnd: ReplayRand, key: str, elem: s
         m.clear()
         return res if res and res.get("start") is not None else None
     if name == "clone":
-        c = m.clone()
+        # A clone of a growing map rehashes the NaNs of the buckets not yet
+        # evacuated: each lands where Go's clone has it, not the source.
+        ctx = rnd.ctx
+        assert ctx is not None
+        ctx.nan_state = (res or {}).get("state")
+        try:
+            c = m.clone()
+        finally:
+            ctx.nan_state = None
         return {"state": model_state(c, key, elem, "buckets" in ((res or {}).get("state") or {}))}
     if name == "iter":
         if op.get("stop") == 0:   # reflect.MapIter never called Next: no mapiterinit
