@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import tempfile
 import sys
 import textwrap
 import threading
@@ -357,8 +358,10 @@ def test_programs_with_their_own_sigint(setup, installed, handled):
     """A program's own SIGINT handler (set before or after importing pymap)
     or SIG_IGN keeps its behaviour: the C call runs to its end and the
     program's handler runs once after it (or never, when ignored)."""
+    # cwd outside the checkout: a non-editable install (the sanitizer venv)
+    # must import the installed pymap, not the source tree beside the tests.
     out = subprocess.run([sys.executable, "-c", CHILD, setup], capture_output=True, text=True,
-                         timeout=120)
+                         timeout=120, cwd=tempfile.gettempdir())
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [setup, str(installed), "1", str(handled), "True"], out.stdout
 
