@@ -415,7 +415,7 @@ def test_claims_are_computed_by_the_model(capsys, go):
 
 @pytest.mark.parametrize("argv,msg", [
     (["grow", "int64", "int64"], "required: --n"),
-    (["layout", "int64"], "the elem type is missing"),
+    (["layout", "int64"], "required: ELEM"),
     (["layout", "foo", "int64"], "unknown Go type spelling 'foo'"),
     (["layout", "any", "int64"], "interface types are not modelled"),
     (["claims", "--go", "1.24"], "claims about the Swiss map come with a later pymap release"),
@@ -441,7 +441,7 @@ def test_claims_are_computed_by_the_model(capsys, go):
     (["scenario", "pool", "--window", "5"], "--window belongs to the churn scenario"),
     (["scenario", "--file", "/no/such.toml"], "does not exist"),
     (["scenario", "pool", "--file", "x.toml"], "not both"),
-    (["demo", "--n", "-1"], "--n must be at least 0"),
+    (["demo", "--n", "-1"], "--n must be >= 0"),
 ])
 def test_bad_arguments(capsys, argv, msg):
     rc, out, err = run(capsys, *argv)

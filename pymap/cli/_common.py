@@ -12,11 +12,9 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Iterator, Optional, Sequence, TextIO
 
 from .. import DEFAULT_GO, GO_VERSIONS, version_facts, version_impl  # noqa: F401  (DEFAULT_GO: re-exported)
-from .._heap import check_gogc
 
 #: The version ``pymap claims`` checks by default.  Claims (and comparisons
 #: between versions) about the Swiss map come with a later pymap release, so
@@ -57,9 +55,6 @@ class CLIError(Exception):
 
 # ---- argument types ---------------------------------------------------------------
 
-#: Go's int on 64-bit platforms: make's hint and GOMEMLIMIT are ints.
-GO_INT_MAX = (1 << 63) - 1
-
 _UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
           "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 
@@ -84,32 +79,21 @@ def parse_go(text: str) -> str:
 
 
 def parse_count(text: str, what: str = "--n", minimum: int = 0) -> int:
-    """A count: 1000000, 1_000_000, 1,000,000, 1e6, 100k, 2M (ASCII digits)."""
+    """A count: 1000000, 1_000_000, 1,000,000, 1e6, 100k, 2M."""
     s = text.strip().replace("_", "").replace(",", "")
     mult = 1
     if s[-1:].lower() in ("k", "m", "g"):
         mult = {"k": 10**3, "m": 10**6, "g": 10**9}[s[-1].lower()]
         s = s[:-1]
-    f = math.nan
-    if s.isascii():
-        try:
-            f = float(s)
-        except ValueError:
-            pass
+    try:
+        f = float(s)
+    except ValueError:
+        f = math.nan
     if not math.isfinite(f) or f * mult != int(f * mult):
-        raise CLIError(f"{what} {_clip(text)!r} is not a whole number", "write it as 100000, 100_000, 1e5 or 100k")
+        raise CLIError(f"{what} {text!r} is not a whole number", "write it as 100000, 100_000, 1e5 or 100k")
     n = int(f * mult) if "e" in s.lower() or "." in s else int(s) * mult
     if n < minimum:
-        raise CLIError(f"{what} must be at least {minimum}, not {_clip(str(n))}")
-    return n
-
-
-def parse_hint(text: str) -> int:
-    """A make hint: a count >= 0 that fits Go's int (make panics beyond it)."""
-    n = parse_count(text, "--hint", 0)
-    if n > GO_INT_MAX:
-        raise CLIError(f"--hint {_clip(text)!r} is larger than Go's int (at most {GO_INT_MAX:,}): make(map[K]V, hint) "
-                       "panics with 'size out of range'", "give a hint of at most the entries you will insert")
+        raise CLIError(f"{what} must be at least {minimum}, not {n}")
     return n
 
 
@@ -118,71 +102,30 @@ def parse_bytes(text: str, what: str = "--memlimit") -> Optional[int]:
     s = text.strip().replace("_", "")
     if s.lower() in ("off", "none", "max", "unlimited"):
         return None
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)", s, re.ASCII)
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)", s)
     if not m or m.group(2).lower() not in _UNITS:
-        raise CLIError(f"{what} {_clip(text)!r} is not a size",
+        raise CLIError(f"{what} {text!r} is not a size",
                        "write bytes with an optional unit: 67108864, 64MiB, 1GiB, 512KiB (or off)")
-    n = Fraction(m.group(1)) * _UNITS[m.group(2).lower()]   # exact: no float rounding, no overflow
-    if n.denominator != 1:
-        raise CLIError(f"{what} {_clip(text)!r} is not a whole number of bytes")
-    if n > GO_INT_MAX:
-        raise CLIError(f"{what} {_clip(text)!r} is too large (at most 2^63-1 bytes)")
+    n = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if n != int(n):
+        raise CLIError(f"{what} {text!r} is not a whole number of bytes")
+    if n >= 1 << 63:
+        raise CLIError(f"{what} {text!r} is too large (at most 2^63-1 bytes)")
     return int(n)
 
 
 def parse_gogc(text: str) -> Optional[int]:
-    """GOGC: a percentage >= 0 in the range the runtime takes (pymap.Runtime's gogc), or "off"."""
+    """GOGC: a percentage >= 0, or "off"."""
     s = text.strip().lower()
     if s == "off":
         return None
-    hint = "GOGC is a percentage like 100 or 50, or off"
-    if not re.fullmatch(r"[+-]?\d+", s, re.ASCII):
-        raise CLIError(f"--gogc {text!r} is not a number", hint)
-    out_of_range = CLIError(f"--gogc {_clip(text)!r} is out of range", "GOGC is a percentage from 0 to 2^63-1 "
-                            "(default 100), or off")
-    if len(s.lstrip("+-").lstrip("0")) > 19:   # not a Go int (and too long to convert quickly)
-        raise out_of_range
-    v = int(s)
-    if v < 0:
-        raise CLIError(f"--gogc must be >= 0 or off, not {v}", hint)
     try:
-        check_gogc(v)
-    except (TypeError, ValueError, OverflowError):
-        raise out_of_range from None
+        v = int(s)
+    except ValueError:
+        raise CLIError(f"--gogc {text!r} is not a number", "GOGC is a percentage like 100 or 50, or off") from None
+    if v < 0:
+        raise CLIError(f"--gogc must be >= 0 or off, not {v}", "GOGC is a percentage like 100 or 50, or off")
     return v
-
-
-def _clip(text: str, width: int = 40) -> str:
-    """An argument for a message: a 5000-digit one is shown by its ends."""
-    return text if len(text) <= width else f"{text[:20]}...{text[-10:]} ({len(text):,} characters)"
-
-
-def split_map_type(key: str, elem: Optional[str]) -> tuple[str, str]:
-    """KEY and ELEM from the command line: two arguments (``string int64``)
-    or Go's spelling of the whole type in one (``map[string]int64``,
-    ``map[[4]byte]int64``): the key ends at the bracket that closes
-    ``map[``."""
-    m = re.match(r"\s*map\s*\[", key)
-    if m is None:
-        if elem is None:
-            raise CLIError(f"the elem type is missing after the key type {key!r}",
-                           "give KEY ELEM (string int64) or the map type in one argument (map[string]int64)")
-        return key, elem
-    if elem is not None:
-        raise CLIError(f"{key!r} is a whole map type, and {elem!r} another elem type",
-                       "give KEY ELEM (string int64) or map[KEY]ELEM, not both")
-    depth = 1
-    for j in range(m.end(), len(key)):
-        depth += {"[": 1, "]": -1}.get(key[j], 0)
-        if depth == 0:
-            break
-    else:
-        raise CLIError(f"the map type {key!r} has no ] closing its key type", "write it as map[KEY]ELEM")
-    k, v = key[m.end():j].strip(), key[j + 1:].strip()
-    if not k or not v:
-        raise CLIError(f"the map type {key!r} has no {'key' if not k else 'elem'} type",
-                       "write it as map[KEY]ELEM, e.g. map[string]int64")
-    return k, v
 
 
 # ---- formatting ------------------------------------------------------------------
@@ -200,8 +143,7 @@ def fmt_bytes(n: Optional[float]) -> str:
     if n is None:
         return "none"
     a = abs(n)
-    for unit, size in (("EiB", 1 << 60), ("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20),
-                       ("KiB", 1 << 10)):
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if a >= size:
             return f"{n / size:.2f} {unit}"
     return f"{int(n)} B"
@@ -213,59 +155,6 @@ def fmt_limit(v: Optional[int]) -> str:
 
 def fmt_gogc(v: Optional[int]) -> str:
     return "off" if v is None else str(v)
-
-
-# ---- the streams ------------------------------------------------------------------
-
-class StdoutError(Exception):
-    """Writing the command's output failed: `error` is the OSError (ENOSPC
-    on a full disk or /dev/full, EPIPE when the reader of a pipe is gone)."""
-
-    def __init__(self, error: OSError) -> None:
-        super().__init__(error)
-        self.error = error
-
-
-def safe_text(text: str, stream: Any) -> str:
-    """`text` with what `stream`'s encoding cannot hold (the surrogates of a
-    file name's undecodable bytes) as backslash escapes."""
-    enc = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        text.encode(enc)
-        return text
-    except (UnicodeEncodeError, LookupError):
-        return text.encode(enc if enc.lower() != "ascii" else "ascii", "backslashreplace").decode(enc, "replace")
-
-
-class GuardedStdout:
-    """sys.stdout while a command runs: a write or flush that fails raises
-    :class:`StdoutError` (so that main can tell the output's errors from the
-    model's), and text the stream cannot encode is written escaped."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            try:
-                return self._stream.write(text)
-            except UnicodeEncodeError:
-                return self._stream.write(safe_text(text, self._stream))
-        except OSError as e:
-            raise StdoutError(e) from None
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as e:
-            raise StdoutError(e) from None
-
-    def __getattr__(self, name: str) -> Any:   # isatty, fileno, encoding, ...: the stream's own
-        return getattr(self._stream, name)
 
 
 # ---- tables and output ---------------------------------------------------------------

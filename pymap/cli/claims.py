@@ -15,7 +15,6 @@ from typing import Any, Callable
 from .. import MapType, Runtime, Scenario, __version__, version_facts
 from ._common import (CLAIMS_GO, CLASSIC_VERSIONS, DEFAULT_GO, CLIError, Output, Table, fmt_bytes,
                       has_clear_builtin, is_swiss, parse_count, progress)
-from ._memory import Fill, check_fits, new_runtime
 
 SCHEMA_VERSION = 2
 SWISS_NOTE = ("claims about the Swiss map come with a later pymap release (the Swiss map is Go's default "
@@ -34,7 +33,7 @@ class Claim:
 
 
 def _rt(go: str, **kw: Any) -> Runtime:
-    return new_runtime(go, 1, **kw)
+    return Runtime(go=go, seed=1, **kw)
 
 
 def _clear_name(go: str) -> str:
@@ -330,8 +329,6 @@ def command(args: Any, out: Output) -> int:
                        f"{SWISS_NOTE}",
                        f"run it on a classic version (default {CLAIMS_GO}): {', '.join(CLASSIC_VERSIONS)}")
     n = parse_count(args.n, "--n", 16) if args.n is not None else 100_000
-    # the largest claims fill map[int64]int64s of n entries, two at a time (with and without a hint)
-    check_fits([Fill("int64", "int64", n, 2)], go, f"--n {args.n if args.n is not None else n}", n)
     with progress(len(CLAIMS), "checking claims") as bar:
         claims = evaluate(go, n, bar)
     if args.json:

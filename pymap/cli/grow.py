@@ -32,23 +32,19 @@ import numpy as np
 from .. import GoMap, MapType, Runtime, __version__
 from .._native import ffi, lib
 from .._types import parse_kind
-from ._common import (DEFAULT_GO, CLIError, Output, Table, fmt_bytes, impl_label, is_swiss, parse_count, parse_hint,
-                      progress, split_map_type)
-from ._memory import Fill, RunOutOfMemory, check_fits, new_runtime
+from ._common import DEFAULT_GO, CLIError, Output, Table, fmt_bytes, impl_label, is_swiss, progress
 
 SCHEMA_VERSION = 2
 _INTS = (lib.PM_KIND_INT, lib.PM_KIND_UINT)
 
 
-def map_type(key: str, elem: Optional[str]) -> MapType:
-    """The map type of the KEY and ELEM arguments (or of map[KEY]ELEM in
-    KEY alone), with the model's message as a CLIError."""
-    key, elem = split_map_type(key, elem)
+def map_type(key: str, elem: str) -> MapType:
+    """MapType(key, elem), with the model's message as a CLIError."""
     try:
         return MapType(key, elem)
-    except (TypeError, ValueError, OverflowError) as e:
+    except (TypeError, ValueError) as e:
         raise CLIError(str(e), "Go spellings: int64, uint8, string, float64, bool, [16]byte, struct{}, "
-                               "pointer; *[N]byte as an elem; map[KEY]ELEM as one argument") from None
+                               "pointer; *[N]byte as an elem") from None
 
 
 class Inserter:
@@ -207,18 +203,8 @@ def timeline(t: MapType, go: str, n: int, hint: int = 0, seed: int = 1, chunk: O
     ins = Inserter(t)
     ins.check(n)
     use_range = ins.use_range(n)
-    rt_l, rt_t = new_runtime(go, seed), new_runtime(go, seed)
-    maps: list[GoMap] = []
-    try:
-        maps += [rt_l.make_map(t, hint), rt_t.make_map(t, hint)]
-        return _timeline(t, n, hint, ins, use_range, rt_l, rt_t, maps[0], maps[1], chunk, bar, nsamples)
-    except MemoryError as e:   # the model's budget (or the machine) cannot hold the next allocation
-        raise RunOutOfMemory(e, f"{min((len(m) for m in maps), default=0):,} of {n:,} inserts") from None
-
-
-def _timeline(t: MapType, n: int, hint: int, ins: Inserter, use_range: bool, rt_l: Runtime, rt_t: Runtime,
-              lead: GoMap, trail: GoMap, chunk: Optional[int], bar: Any,
-              nsamples: int) -> tuple[list[Event], list[State]]:
+    rt_l, rt_t = Runtime(go=go, seed=seed), Runtime(go=go, seed=seed)
+    lead, trail = rt_l.make_map(t, hint), rt_t.make_map(t, hint)
     if chunk is None:
         chunk = min(4096, max(64, n // 2000))
     s0 = _state(trail, rt_t, 0)
@@ -495,18 +481,9 @@ def swiss_timeline(t: MapType, go: str, n: int, hint: int = 0, seed: int = 1, ba
     Swiss version (see the module docstring for how the inserts are found)."""
     ins = Inserter(t)
     ins.check(n)
-    rt = new_runtime(go, seed)
-    maps: list[GoMap] = []
-    try:
-        maps.append(rt.make_map(t, hint))
-        return _swiss_timeline(t, go, n, hint, ins, rt, maps[0], bar, nsamples)
-    except MemoryError as e:   # the model's budget (or the machine) cannot hold the next allocation
-        raise RunOutOfMemory(e, f"{min((len(m) for m in maps), default=0):,} of {n:,} inserts") from None
-
-
-def _swiss_timeline(t: MapType, go: str, n: int, hint: int, ins: Inserter, rt: Runtime, m: GoMap, bar: Any,
-                    nsamples: int) -> tuple[list[SwissEvent], list[SwissState]]:
     use_range = ins.use_range(n)
+    rt = Runtime(go=go, seed=seed)
+    m = rt.make_map(t, hint)
     hasher = _Hasher(rt, t, ins, n)
     snap = snapshot(m)
     s0 = _sstate(m, rt, 0, snap)
@@ -653,20 +630,15 @@ def swiss_summary(events: list[SwissEvent]) -> str:
 
 
 def command(args: Any, out: Output) -> int:
+    from ._common import parse_count
     t = map_type(args.key, args.elem)
     n = parse_count(args.n, "--n", 0)
-    hint = parse_hint(args.hint) if args.hint is not None else 0
+    hint = parse_count(args.hint, "--hint", 0) if args.hint is not None else 0
     go = args.go or DEFAULT_GO
     seed = 1 if args.seed is None else args.seed
     swiss = is_swiss(go)
     if getattr(args, "all", False) and not swiss:
         raise CLIError("--all belongs to Swiss versions (it lists every table split)")
-    Inserter(t).check(n)
-    # the classic timeline runs two identical maps (a leader and a trailer), each in its own Runtime
-    by_hint = hint > n
-    check_fits([Fill(t.key, t.elem, max(n, hint), 1 if swiss else 2)], go,
-               f"--hint {args.hint}" if by_hint else f"--n {args.n}", hint if by_hint else n,
-               "--hint" if by_hint else "--n")
     with progress(max(n, 1), f"inserting {n:,} keys", enabled=n >= 200_000) as bar:
         if swiss:
             events, samples = swiss_timeline(t, go, n, hint, seed, bar=bar)

@@ -12,27 +12,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .. import MapType, __version__, version_facts
-from ._common import CLASSIC_REF, DEFAULT_GO, Output, Table, fmt_bytes, impl_label, is_swiss
-from ._memory import bytes_per_entry, new_runtime, run_budget
+from .. import MapType, Runtime, __version__, version_facts
+from ._common import CLASSIC_REF, DEFAULT_GO, Output, Table, impl_label, is_swiss
 from .grow import Inserter, map_type, swiss_timeline, timeline
 
 SCHEMA_VERSION = 2
-
-#: The measuring fills hold at most this much model memory (or a quarter of
-#: the run's budget): a type with 16 MiB elems is measured on fewer keys.
-FILL_BYTES = 256 << 20
-
-
-def fill_keys(t: MapType, go: str, want: int) -> int:
-    """How many of the `want` keys a measuring fill of map[K]V may insert."""
-    per = bytes_per_entry(t.key, t.elem, go)
-    return int(min(want, min(FILL_BYTES, run_budget() // 4) // per))
-
-
-def _not_measured(t: MapType, go: str, keys: int) -> str:
-    return (f"not measured: layout fills at most {keys:,} keys of map[{t.key}]{t.elem} (about "
-            f"{fmt_bytes(bytes_per_entry(t.key, t.elem, go))} of model memory each)")
 
 #: mapextra: the overflow slices and the next preallocated overflow bucket.
 EXTRA_FIELDS = (("overflow", "*[]*bmap", 8), ("oldoverflow", "*[]*bmap", 8), ("nextOverflow", "*bmap", 8))
@@ -70,12 +54,10 @@ class Layout:
     bytes_per_entry_after_grow: Optional[float]  #: measured right after its evacuation
     first_grow_at: Optional[int]       #: the insert at which a map made without a hint first grows
     max_keys: int
-    measured_keys: int                 #: keys of the measuring fill
-    fill_limited: bool                 #: the fill was cut short by its memory (FILL_BYTES), not by max_keys
 
 
 def measure(t: MapType, go: str, seed: int = 1) -> Layout:
-    rt = new_runtime(go, seed)
+    rt = Runtime(go=go, seed=seed)
     ins = Inserter(t)
     facts = version_facts(go)
     fresh = rt.make_map(t)
@@ -92,8 +74,7 @@ def measure(t: MapType, go: str, seed: int = 1) -> Layout:
 
     # Fill past the grow that takes a map from 2^10 to 2^11 buckets (or the largest one the key
     # type has keys for), and measure bytes per entry before it and after its evacuation.
-    want = min(ins.max_keys, 8 * 1024)
-    n = fill_keys(t, go, want)
+    n = min(ins.max_keys, 8 * 1024)
     events, _ = timeline(t, go, n, seed=seed)
     grows = [e for e in events if e.kind == "grow"]
     first_grow = grows[0].insert if grows else None
@@ -114,7 +95,7 @@ def measure(t: MapType, go: str, seed: int = 1) -> Layout:
     return Layout(go, t.key, t.elem, bs, t.key_size, t.elem_size, ks, es, t.indirect_key, t.indirect_elem,
                   t.has_pointers, t.need_key_update, t.reflexive_key, keys_off, elems_off, ovf_off, padding,
                   hmap_struct, has_seq, hmap_charged, sum(f[2] for f in EXTRA_FIELDS), extra_charged,
-                  lf, grow_at, grow_B, bs / 8, bpe_max, bpe_after, first_grow, ins.max_keys, n, n < want)
+                  lf, grow_at, grow_B, bs / 8, bpe_max, bpe_after, first_grow, ins.max_keys)
 
 
 def _slot(kind: str, spelling: str, size: int, slot: int, indirect: bool) -> str:
@@ -186,8 +167,7 @@ def classic_properties(t: MapType, lay: Layout, out: Output) -> None:
     if lay.bytes_per_entry_after_grow is not None:
         p.add("bytes per entry after that grow", f"{lay.bytes_per_entry_after_grow:.2f} (measured when its evacuation ends)")
     if lay.load_factor is None:
-        p.add("load factor", _not_measured(t, lay.go, lay.measured_keys) if lay.fill_limited else
-              f"not measurable: map[{t.key}]... has only {lay.max_keys:,} distinct keys")
+        p.add("load factor", f"not measurable: map[{t.key}]... has only {lay.max_keys:,} distinct keys")
     if not out.rich:
         import textwrap
         p.rows = [[r[0], "\n".join(textwrap.wrap(r[1], 96))] for r in p.rows]
@@ -241,12 +221,10 @@ class SwissLayout:
     first_table_at: Optional[int]  #: the insert that turns the small map into a table
     max_keys: int
     classic: dict                #: the classic bucket of the same types (version CLASSIC_REF)
-    measured_keys: int           #: keys of the measuring fill
-    fill_limited: bool           #: the fill was cut short by its memory (FILL_BYTES), not by max_keys
 
 
 def swiss_measure(t: MapType, go: str, seed: int = 1) -> SwissLayout:
-    rt = new_runtime(go, seed)
+    rt = Runtime(go=go, seed=seed)
     ins = Inserter(t)
     map_charged = rt.make_map(t).memory().map
     big = rt.make_map(t, 896)                    # hint 449..896: one 1,024-slot table
@@ -254,8 +232,7 @@ def swiss_measure(t: MapType, go: str, seed: int = 1) -> SwissLayout:
     load_limit = tab.growth_left / tab.capacity if tab else 7 / 8
     table_charged = big.memory().tables if tab else None
     # Fill up to the first split (897 keys), or as far as the key type has keys.
-    want = min(ins.max_keys, 897)
-    n = fill_keys(t, go, want)
+    n = min(ins.max_keys, 897)
     events, _ = swiss_timeline(t, go, n, seed=seed, nsamples=1)
     rehashes = [e for e in events if e.kind in ("small -> table", "doubling", "split")]
     first_table = next((e.insert for e in rehashes if e.kind == "small -> table"), None)
@@ -283,7 +260,7 @@ def swiss_measure(t: MapType, go: str, seed: int = 1) -> SwissLayout:
         t.assign_path in version_facts(go).swiss_prune_paths, 8, t.slot_size, t.elem_offset,
         t.slot_size - t.key_slot_size - t.elem_slot_size, t.group_size, t.group_size - 8 - 8 * t.slot_size,
         map_charged, table_charged, load_limit, per_slot, per_slot / load_limit, bpe_max, entries, cap, at, kind,
-        bpe_after, first_table, ins.max_keys, cls, n, n < want)
+        bpe_after, first_table, ins.max_keys, cls)
 
 
 def _f(v: Optional[float]) -> str:
@@ -356,8 +333,7 @@ def swiss_command(t: MapType, go: str, seed: int, args: Any, out: Output) -> int
         p.add(f"bytes per entry after that {what}", f"{lay.bytes_per_entry_after_rehash:.2f} (measured at insert "
                                                     f"#{lay.rehash_at:,})")
     if lay.rehash_kind != "split":
-        p.add("split", _not_measured(t, go, lay.measured_keys) if lay.fill_limited else
-              f"not reached: map[{t.key}]... has only {lay.max_keys:,} distinct keys")
+        p.add("split", f"not reached: map[{t.key}]... has only {lay.max_keys:,} distinct keys")
     if not out.rich:
         import textwrap
         p.rows = [[r[0], "\n".join(textwrap.wrap(r[1], 96))] for r in p.rows]
